@@ -9,46 +9,16 @@ call here; the app never reaches past this protocol.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from grader.core.model import ChangedFile, Comment, Issue, PullRequest
+
+__all__ = ["ChangedFile", "Comment", "Forge", "Issue", "PullRequest", "StateConflict"]
 
 
 class StateConflict(Exception):
     """A state write lost a compare-and-swap race (HTTP 409 on GitHub)."""
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    number: int
-    author: str
-    head_sha: str
-    head_repo: str | None  # "owner/name"; None when the fork was deleted
-    state: str  # "open" | "closed"
-    labels: tuple[str, ...] = ()
-    title: str = ""
-
-
-@dataclass(frozen=True)
-class ChangedFile:
-    path: str
-    status: str  # added | modified | removed | renamed | copied | changed
-    previous_path: str | None = None
-    mode: str | None = None  # git mode at head: 100644, 100755, 120000 (link), 160000 (submodule)
-
-
-@dataclass(frozen=True)
-class Comment:
-    id: int
-    author: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Issue:
-    number: int
-    title: str
-    body: str
 
 
 class Forge(Protocol):

@@ -214,3 +214,39 @@ class Certificate:
     counted: int
     project: bool
     eligible: bool
+
+
+# --- forge values (plain data; the Forge protocol lives in grader/ports.py) ---
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    author: str
+    head_sha: str
+    head_repo: str | None  # "owner/name"; None when the fork was deleted
+    state: str  # "open" | "closed"
+    labels: tuple[str, ...] = ()
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    path: str
+    status: str  # added | modified | removed | renamed | copied | changed
+    previous_path: str | None = None
+    mode: str | None = None  # git mode at head: 100644, 100755, 120000 (link), 160000 (submodule)
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    author: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Issue:
+    number: int
+    title: str
+    body: str
