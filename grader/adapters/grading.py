@@ -1,0 +1,44 @@
+"""Execute notebooks and turn what happened into Evaluations.
+
+The glue between the sandboxed runner (imperative) and the verdict (pure),
+shared by `check`, `run-submission`, `simulate` and `regrade`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from grader.adapters.runner import run_many
+from grader.core.model import Assignment, CourseConfig, Evaluation, NotebookRun
+from grader.core.verdict import evaluate
+
+Progress = Callable[[int, Evaluation], None]
+
+
+def tests_of(assignment: Assignment) -> dict[str, str]:
+    return {e.id: e.test for e in assignment.exercises if e.test}
+
+
+def grade_many(
+    course: CourseConfig,
+    items: Sequence[tuple[Path, Assignment]],
+    *,
+    base_env: Mapping[str, str],
+    jobs: int = 1,
+    on_done: Progress | None = None,
+) -> list[Evaluation]:
+    """Run each notebook in its own fresh kernel and evaluate it against its assignment."""
+
+    def done(index: int, run: NotebookRun) -> None:
+        if on_done is not None:
+            on_done(index, evaluate(items[index][1], run))
+
+    runs = run_many(
+        [(path, tests_of(assignment)) for path, assignment in items],
+        course.execution,
+        base_env=base_env,
+        jobs=jobs,
+        on_done=done,
+    )
+    return [evaluate(assignment, run) for (_, assignment), run in zip(items, runs, strict=True)]

@@ -1,0 +1,263 @@
+"""The embedded local forge: pull requests, labels, comments, issues and the
+ledger kept as plain JSON files in one folder, for `simulate`, `demo` and tests.
+
+It implements `grader.ports.Forge` with the same observable behaviour as the
+GitHub adapter, plus the few extras a simulation needs to play the students'
+part (opening pull requests, pushing commits). Every write that would not
+change a file is skipped and not counted, so tests can assert "no writes".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from grader.core.model import ChangedFile, Comment, Issue, PullRequest
+from grader.ports import StateConflict
+
+BOT_LOGIN = "grader[bot]"
+
+
+def blob_sha(data: bytes) -> str:
+    """Git's blob id for `data`, so local shas look and behave like git's."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+class LocalForge:
+    """A forge on local files. `root` is created when missing."""
+
+    def __init__(self, root: Path, *, permissions: dict[str, str] | None = None) -> None:
+        self.root = root
+        for sub in ("pulls", "issues", "comments", "blobs", "state"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        self._meta_path = root / "forge.json"
+        if not self._meta_path.exists():
+            self._save(self._meta_path, {"next_number": 1, "next_comment": 1, "labels": []})
+        self.writes = 0
+        self._permissions = {k.lower(): v for k, v in (permissions or {}).items()}
+        self._graded: dict[str, datetime] = {}
+
+    # --- file helpers -------------------------------------------------------
+
+    def _load(self, path: Path) -> Any:
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def _save(self, path: Path, data: Any) -> None:
+        path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+    def _write(self, path: Path, data: Any) -> None:
+        """A counted write: skipped when the file already holds `data`."""
+        text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            return
+        path.write_text(text, encoding="utf-8")
+        self.writes += 1
+
+    def _meta(self) -> dict[str, Any]:
+        data: dict[str, Any] = self._load(self._meta_path)
+        return data
+
+    def _next(self, key: str) -> int:
+        meta = self._meta()
+        value = int(meta[key])
+        meta[key] = value + 1
+        self._save(self._meta_path, meta)
+        return value
+
+    def _pull_path(self, number: int) -> Path:
+        return self.root / "pulls" / f"{number}.json"
+
+    def _pull_data(self, number: int) -> dict[str, Any]:
+        data: dict[str, Any] = self._load(self._pull_path(number))
+        return data
+
+    # --- the student's side (not part of the Forge port) --------------------
+
+    def open_pull(self, author: str, files: dict[str, bytes], *, title: str = "") -> int:
+        number = self._next("next_number")
+        data = {
+            "number": number,
+            "author": author,
+            "state": "open",
+            "title": title,
+            "labels": [],
+            "head_repo": f"{author}/course",
+            "commits": [],
+            "tree": {},
+        }
+        self._save(self._pull_path(number), data)
+        self.push(number, files)
+        return number
+
+    def push(self, number: int, files: dict[str, bytes]) -> str:
+        """Commit `files` (path -> content) on the PR's branch; returns the head sha."""
+        data = self._pull_data(number)
+        tree = dict(data["tree"])
+        for path, content in files.items():
+            sha = blob_sha(content)
+            (self.root / "blobs" / sha).write_bytes(content)
+            tree[path] = sha
+        # The head sha names the tree, so pushing identical content again gives
+        # the same commit, as a force-push back to an old commit does on GitHub.
+        head = blob_sha(json.dumps(sorted(tree.items())).encode())
+        data["tree"] = tree
+        data["commits"].append(head)
+        self._save(self._pull_path(number), data)
+        return head
+
+    def mark_graded(self, sha: str, at: datetime) -> None:
+        """Record when grading first ran for `sha` (GitHub's run records)."""
+        self._graded.setdefault(sha, at)
+
+    def set_permission(self, login: str, permission: str) -> None:
+        self._permissions[login.lower()] = permission
+
+    def pull_numbers(self) -> list[int]:
+        return sorted(int(p.stem) for p in (self.root / "pulls").glob("*.json"))
+
+    def comments_on(self, number: int) -> list[Comment]:
+        found = []
+        for path in (self.root / "comments").glob("*.json"):
+            data = self._load(path)
+            if data["issue"] == number:
+                found.append(Comment(id=data["id"], author=data["author"], body=data["body"]))
+        return sorted(found, key=lambda c: c.id)
+
+    def post_comment_as(self, author: str, number: int, body: str) -> Comment:
+        comment_id = self._next("next_comment")
+        record = {"id": comment_id, "issue": number, "author": author, "body": body}
+        self._save(self.root / "comments" / f"{comment_id}.json", record)
+        return Comment(id=comment_id, author=author, body=body)
+
+    # --- the Forge port -----------------------------------------------------
+
+    @property
+    def bot_login(self) -> str:
+        return BOT_LOGIN
+
+    def get_pull(self, number: int) -> PullRequest:
+        data = self._pull_data(number)
+        return PullRequest(
+            number=number,
+            author=data["author"],
+            head_sha=data["commits"][-1],
+            head_repo=data["head_repo"],
+            state=data["state"],
+            labels=tuple(data["labels"]),
+            title=data["title"],
+        )
+
+    def list_pull_files(self, number: int) -> list[ChangedFile]:
+        data = self._pull_data(number)
+        return [ChangedFile(path=p, status="added", mode="100644") for p in sorted(data["tree"])]
+
+    def list_open_pulls(self) -> list[PullRequest]:
+        pulls = (self.get_pull(n) for n in self.pull_numbers())
+        return [p for p in pulls if p.state == "open"]
+
+    def read_file(self, path: str, ref: str) -> bytes | None:
+        for number in self.pull_numbers():
+            data = self._pull_data(number)
+            if ref in data["commits"] and path in data["tree"]:
+                return (self.root / "blobs" / data["tree"][path]).read_bytes()
+        return None
+
+    def ensure_labels(self, names: Sequence[str]) -> None:
+        meta = self._meta()
+        known = {n.lower() for n in meta["labels"]}
+        missing = [n for n in names if n.lower() not in known]
+        if missing:
+            meta["labels"] = [*meta["labels"], *missing]
+            self._save(self._meta_path, meta)
+            self.writes += 1
+
+    def add_labels(self, number: int, labels: Sequence[str]) -> None:
+        data = self._pull_data(number)
+        have = {n.lower() for n in data["labels"]}
+        data["labels"] = [*data["labels"], *(n for n in labels if n.lower() not in have)]
+        self._write(self._pull_path(number), data)
+
+    def remove_label(self, number: int, label: str) -> None:
+        data = self._pull_data(number)
+        data["labels"] = [n for n in data["labels"] if n.lower() != label.lower()]
+        self._write(self._pull_path(number), data)
+
+    def bot_comments(self, number: int) -> list[Comment]:
+        return [c for c in self.comments_on(number) if c.author == BOT_LOGIN]
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        self.writes += 1
+        return self.post_comment_as(BOT_LOGIN, number, body)
+
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        path = self.root / "comments" / f"{comment_id}.json"
+        data = self._load(path)
+        data["body"] = body
+        self._write(path, data)
+
+    def delete_comment(self, comment_id: int) -> None:
+        (self.root / "comments" / f"{comment_id}.json").unlink(missing_ok=True)
+        self.writes += 1
+
+    def find_issue(self, title: str) -> Issue | None:
+        for path in sorted((self.root / "issues").glob("*.json")):
+            data = self._load(path)
+            if data["title"] == title and data["author"] == BOT_LOGIN:
+                return Issue(number=data["number"], title=data["title"], body=data["body"])
+        return None
+
+    def create_issue(self, title: str, body: str) -> Issue:
+        number = self._next("next_number")
+        issue = Issue(number=number, title=title, body=body)
+        self._write(self.root / "issues" / f"{number}.json", {**asdict(issue), "author": BOT_LOGIN})
+        return issue
+
+    def edit_issue(self, number: int, body: str) -> None:
+        path = self.root / "issues" / f"{number}.json"
+        data = self._load(path)
+        data["body"] = body
+        self._write(path, data)
+
+    def permission(self, login: str) -> str:
+        return self._permissions.get(login.lower(), "none")
+
+    def _state_path(self, path: str) -> Path:
+        if path.startswith("/") or ".." in path.split("/"):
+            raise ValueError(f"state path must stay inside the state folder: {path!r}")
+        return self.root / "state" / path
+
+    def read_state(self, path: str) -> tuple[str, str] | None:
+        target = self._state_path(path)
+        if not target.exists():
+            return None
+        data = target.read_bytes()
+        return data.decode("utf-8"), blob_sha(data)
+
+    def write_state(self, path: str, text: str, version: str | None, message: str) -> str:
+        target = self._state_path(path)
+        current = blob_sha(target.read_bytes()) if target.exists() else None
+        if current != version:
+            raise StateConflict(f"{path}: expected version {version}, found {current}")
+        data = text.encode("utf-8")
+        if current == blob_sha(data):
+            return current
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self.writes += 1
+        return blob_sha(data)
+
+    def list_state(self, prefix: str) -> list[str]:
+        base = self.root / "state"
+        return sorted(
+            p.relative_to(base).as_posix()
+            for p in base.rglob("*")
+            if p.is_file() and p.relative_to(base).as_posix().startswith(prefix)
+        )
+
+    def first_graded_at(self, sha: str) -> datetime | None:
+        return self._graded.get(sha)

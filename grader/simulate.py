@@ -1,0 +1,178 @@
+"""Replay a scenario through the full pipeline against the local forge.
+
+Students open pull requests and push notebooks, grading runs in the real
+sandboxed kernel, TAs comment, and the clock is virtual: every event happens
+at its scenario time, and that time is the trusted submission time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from grader import app
+from grader.adapters.grading import grade_many
+from grader.adapters.ledger import Ledger
+from grader.adapters.localforge import LocalForge
+from grader.core.codec import encode_evaluation
+from grader.core.model import Assignment, CourseConfig, Evaluation, PullRequest
+from grader.core.scenario import CommentEvent, Scenario, ScenarioError, SubmitEvent
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class SimulationResult:
+    records: list[dict[str, Any]]
+    pull_requests: list[dict[str, Any]]
+    certificates: list[dict[str, Any]]
+    tracker: str
+    tracker_pages: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "pull_requests": self.pull_requests,
+            "certificates": self.certificates,
+            "tracker": self.tracker,
+        }
+
+
+@dataclass
+class Simulation:
+    course: CourseConfig
+    forge: LocalForge
+    base_dir: Path
+    base_env: Mapping[str, str]
+    progress: Callable[[str], None] = lambda _msg: None
+    prs: dict[tuple[str, str], int] = field(default_factory=dict)
+    pr_owner: dict[int, tuple[str, str]] = field(default_factory=dict)
+    _cache: dict[tuple[str, str], Evaluation] = field(default_factory=dict)
+
+    @property
+    def ctx(self) -> app.Context:
+        return app.Context(forge=self.forge, course=self.course, ledger=Ledger(self.forge))
+
+    def evaluate(self, content: bytes, assignment: Assignment, name: str) -> Evaluation:
+        """Grade notebook bytes; identical bytes for one assignment are graded once."""
+        key = (hashlib.sha256(content).hexdigest(), assignment.id)
+        if key not in self._cache:
+            folder = self.forge.root / "worktree" / key[0][:16]
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_bytes(content)
+            self._cache[key] = grade_many(self.course, [(path, assignment)], base_env=self.base_env)[0]
+        return self._cache[key]
+
+    def submit(self, event: SubmitEvent) -> None:
+        assignment = self.assignment(event.assignment, f"submit at {event.at.isoformat()}")
+        source = self.base_dir / event.notebook
+        if not source.is_file():
+            raise ScenarioError(f"submit at {event.at.isoformat()}: notebook not found: {source}")
+        content = source.read_bytes()
+        path = f"submissions/{event.student}/{assignment.id}.ipynb"
+        key = (event.student, assignment.id)
+        number = self.prs.get(key)
+        if number is None or event.new_pr:
+            number = self.forge.open_pull(event.student, {path: content}, title=f"{assignment.id} by {event.student}")
+            self.prs[key] = number
+            self.pr_owner[number] = key
+            sha = self.forge.get_pull(number).head_sha
+        else:
+            sha = self.forge.push(number, {path: content})
+        self.forge.mark_graded(sha, event.at)
+        graded_at = self.forge.first_graded_at(sha) or event.at
+        evaluation = self.evaluate(content, assignment, f"{assignment.id}.ipynb")
+        outcome = app.handle_submission(self.ctx, number, {path: evaluation}, graded_at)
+        self.progress(f"{event.at.isoformat()} {event.student} {assignment.id}: {outcome.message}")
+
+    def comment(self, event: CommentEvent) -> None:
+        if event.student is not None and event.assignment is not None:
+            number = self.prs.get((event.student, event.assignment))
+            if number is None:
+                raise ScenarioError(
+                    f"comment at {event.at.isoformat()}: {event.student} has no pull request "
+                    f"for {event.assignment} yet; comment after their first submit"
+                )
+        else:
+            number = self.tracking_issue(event.at)
+        self.forge.post_comment_as(event.author, number, event.body)
+        outcome = app.handle_command(self.ctx, number, event.author, event.body, event.at, self.regrade)
+        self.progress(f"{event.at.isoformat()} {event.author}: {outcome.message}")
+
+    def regrade(self, pr: PullRequest, path: str, assignment: Assignment) -> Evaluation:
+        content = self.forge.read_file(path, pr.head_sha)
+        if content is None:
+            return app.missing_result(assignment.id, path)
+        return self.evaluate(content, assignment, f"{assignment.id}.ipynb")
+
+    def tracking_issue(self, at: datetime) -> int:
+        found = self.forge.find_issue(self.course.tracking_issue_title)
+        if found is None:
+            app.render_tracker(self.ctx, at)
+            found = self.forge.find_issue(self.course.tracking_issue_title)
+        assert found is not None
+        return found.number
+
+    def assignment(self, assignment_id: str, where: str) -> Assignment:
+        try:
+            return self.course.assignments[assignment_id]
+        except KeyError:
+            known = ", ".join(self.course.assignments) or "none"
+            raise ScenarioError(f"{where}: unknown assignment {assignment_id!r}; the course has: {known}") from None
+
+    def run(self, scenario: Scenario) -> SimulationResult:
+        for event in scenario.events:
+            if isinstance(event, SubmitEvent):
+                self.submit(event)
+            else:
+                self.comment(event)
+        now = scenario.clock_end or EPOCH
+        pages = app.render_tracker(self.ctx, now)
+        return self.result(now, pages)
+
+    def result(self, now: datetime, pages: list[str]) -> SimulationResult:
+        ctx = self.ctx
+        histories = dict(ctx.ledger.all())
+        states = app.all_states(ctx, histories, now)
+        certificates = app.all_certificates(ctx, histories, states)
+        return SimulationResult(
+            records=[
+                {"student": s.student, "assignment": s.assignment, "status": s.status, "override": s.override}
+                for s in states.values()
+            ],
+            pull_requests=[self.pr_json(n) for n in self.forge.pull_numbers()],
+            certificates=[
+                {"student": c.student, "complete": c.complete, "counted": c.counted, "eligible": c.eligible}
+                for c in certificates
+            ],
+            tracker="\n\n".join(pages),
+            tracker_pages=pages,
+        )
+
+    def pr_json(self, number: int) -> dict[str, Any]:
+        pr = self.forge.get_pull(number)
+        student, assignment = self.pr_owner[number]
+        sticky = [c for c in self.forge.bot_comments(number) if c.body.startswith(app.PR_MARKER)]
+        return {
+            "number": number,
+            "student": student,
+            "assignment": assignment,
+            "labels": sorted(pr.labels),
+            "comment": sticky[0].body if sticky else "",
+        }
+
+
+def with_scenario_people(course: CourseConfig, scenario: Scenario) -> CourseConfig:
+    """The scenario's roster and TAs add to the course's."""
+    roster = tuple(dict.fromkeys([*course.roster, *scenario.roster]))
+    tas = tuple(dict.fromkeys([*course.tas, *scenario.tas]))
+    return replace(course, roster=roster, tas=tas)
+
+
+def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
+    return encode_evaluation(evaluation)
