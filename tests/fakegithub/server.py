@@ -1,0 +1,362 @@
+"""A stateful fake of GitHub's REST API over real HTTP, for tests.
+
+    with FakeGitHub(owner="d2l", repo="study-group") as gh:
+        number = gh.open_pull("alice", files=["submissions/alice/section-01.ipynb"])
+        ... GitHubForge(api_url=gh.api_url, ...) ...
+        assert gh.labels_on(number) == ["complete"]
+
+One `ThreadingHTTPServer` on 127.0.0.1 and a random port, served from a
+background thread. Every request is logged (method, path, status) and every
+response carries GitHub's rate-limit headers. Unknown endpoints answer 404
+JSON like GitHub's, and are logged, so gaps show up in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .routes import Request, Response, Routes, error
+from .shapes import Shapes
+from .state import Issue, Pull, PullFile, RepoState, Run
+
+SECONDARY_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+)
+
+
+@dataclass(frozen=True)
+class Logged:
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    body: Any = None
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    times: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    after_apply: bool = False  # apply the request, then answer with the fault (a lost response)
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.times > 0 and self.method == method and bool(self.pattern.search(path))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        response = self.server.fake.handle(self.command, self.path, raw)
+        payload = b"" if response.body is None else json.dumps(response.body).encode()
+        self.send_response(response.status)
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        if payload:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeGitHub
+
+
+class FakeGitHub:
+    """One fake repository behind a fake API; see the module docstring."""
+
+    def __init__(
+        self,
+        owner: str = "d2l",
+        repo: str = "study-group",
+        *,
+        bot: str = "github-actions[bot]",
+        prefix: str = "/api/v3",
+    ) -> None:
+        self.state = RepoState(owner, repo, bot)
+        self.prefix = prefix
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        port = self._server.server_address[1]
+        self.web_url = f"http://127.0.0.1:{port}"
+        self.api_url = self.web_url + prefix
+        self.routes = Routes(self.state, Shapes(self.state, self.api_url, self.web_url))
+        self._log: list[Logged] = []
+        self._faults: list[Fault] = []
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------
+
+    def __enter__(self) -> FakeGitHub:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    @property
+    def repository(self) -> str:
+        return self.state.full_name
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """An Actions-like environment pointing at this server."""
+        return {
+            "GITHUB_REPOSITORY": self.repository,
+            "GITHUB_API_URL": self.api_url,
+            "GITHUB_TOKEN": "ghs_fake",
+            **extra,
+        }
+
+    # --- HTTP --------------------------------------------------------------
+
+    def handle(self, method: str, target: str, raw: bytes) -> Response:
+        url = urlsplit(target)
+        path = url.path.removeprefix(self.prefix) or "/"
+        body = json.loads(raw) if raw else None
+        request = Request(method, path, dict(parse_qsl(url.query)), body)
+        with self.state.lock:
+            response = self._answer(request)
+            response.headers = {**self._rate_headers(), **response.headers}
+            self._log.append(Logged(method, path, request.query, response.status, body))
+        return response
+
+    def _answer(self, request: Request) -> Response:
+        fault = next((f for f in self._faults if f.matches(request.method, request.path)), None)
+        if fault is None:
+            return self.routes.dispatch(request)
+        fault.times -= 1
+        if fault.after_apply:
+            self.routes.dispatch(request)
+        body = fault.body if fault.body is not None else {"message": "Server Error"}
+        return Response(fault.status, body, dict(fault.headers))
+
+    def _rate_headers(self) -> dict[str, str]:
+        used = len(self._log) + 1
+        return {
+            "X-RateLimit-Limit": "5000",
+            "X-RateLimit-Remaining": str(max(5000 - used, 0)),
+            "X-RateLimit-Reset": str(int(time.time()) + 3600),
+            "X-RateLimit-Used": str(used),
+            "X-RateLimit-Resource": "core",
+            "X-GitHub-Media-Type": "github.v3; format=json",
+        }
+
+    # --- faults ------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        path_regex: str,
+        status: int = 502,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        after_apply: bool = False,
+    ) -> None:
+        """The next `times` matching requests fail with `status` (paths exclude the prefix)."""
+        fault = Fault(
+            method, re.compile(path_regex), status, times, headers or {}, body, after_apply
+        )
+        with self.state.lock:
+            self._faults.append(fault)
+
+    def rate_limit_next(
+        self, method: str, path_regex: str, kind: str = "secondary", *, retry_after: int = 1
+    ) -> None:
+        """One rate-limit answer: `secondary` (403), `429`, or `primary` (403, remaining 0)."""
+        if kind == "primary":
+            reset = str(int(time.time()) + retry_after)
+            headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+            message = "API rate limit exceeded for installation ID 1."
+            self.fail_next(method, path_regex, 403, headers=headers, body=_msg(message))
+            return
+        status = 429 if kind == "429" else 403
+        headers = {"Retry-After": str(retry_after)}
+        self.fail_next(method, path_regex, status, headers=headers, body=_msg(SECONDARY_MESSAGE))
+
+    # --- request log -------------------------------------------------------
+
+    @property
+    def requests(self) -> list[Logged]:
+        with self.state.lock:
+            return list(self._log)
+
+    def count(self, method: str | None = None, path_regex: str | None = None) -> int:
+        return sum(
+            (method is None or r.method == method)
+            and (path_regex is None or re.search(path_regex, r.path) is not None)
+            for r in self.requests
+        )
+
+    def clear_log(self) -> None:
+        with self.state.lock:
+            self._log.clear()
+
+    def unhandled(self) -> list[Logged]:
+        """Requests that hit no route (404 "Not Found" from the dispatcher)."""
+        return [r for r in self.requests if r.status == 404]
+
+    # --- state setters -------------------------------------------------------
+
+    def add_user(self, login: str, kind: str = "User") -> None:
+        with self.state.lock:
+            self.state.user(login, kind)
+
+    def set_permission(self, login: str, permission: str | None) -> None:
+        """admin | maintain | write | triage | read; None removes the collaborator."""
+        with self.state.lock:
+            self.state.user(login)
+            if permission is None:
+                self.state.permissions.pop(login.lower(), None)
+            else:
+                self.state.permissions[login.lower()] = permission
+
+    def add_label(self, name: str, color: str = "ededed") -> None:
+        with self.state.lock:
+            self.state.label(name, color)
+
+    def open_pull(
+        self,
+        author: str,
+        head_sha: str | None = None,
+        files: Iterable[str | PullFile] = (),
+        *,
+        head_repo: str | bool | None = True,
+        created_at: datetime | None = None,
+        title: str = "Submission",
+        labels: Sequence[str] = (),
+    ) -> int:
+        """A new PR; `head_repo=True` means the author's fork, None a deleted fork."""
+        changed = [f if isinstance(f, PullFile) else PullFile(f) for f in files]
+        with self.state.lock:
+            if created_at is not None:
+                self.state.clock.set(created_at)
+            fork = f"{author}/{self.state.repo}" if head_repo is True else head_repo
+            sha = head_sha or f"{len(self.state.issues) + 1:040x}"
+            self.state.pull_commit(sha, changed, self.state.default_branch)
+            pull = Pull(sha, fork or None, "main", self.state.default_branch, changed)
+            issue = self.state.new_issue(title, "", author, pull)
+            issue.labels = [self.state.label(name).name for name in labels]
+            return issue.number
+
+    def push(self, number: int, sha: str, files: Iterable[str | PullFile] | None = None) -> None:
+        """New head for a PR; `files` replaces the PR's changed files when given."""
+        with self.state.lock:
+            pull = self._pull(number)
+            if files is not None:
+                pull.files = [f if isinstance(f, PullFile) else PullFile(f) for f in files]
+            self.state.pull_commit(sha, pull.files, pull.base_ref)
+            pull.head_sha = sha
+
+    def close_pull(self, number: int) -> None:
+        with self.state.lock:
+            self.state.issues[number].state = "closed"
+
+    def add_workflow_run(
+        self,
+        head_sha: str,
+        created_at: datetime,
+        *,
+        path: str = ".github/workflows/grade.yml",
+        name: str = "grade",
+        head_repo: str | None = None,
+        event: str = "pull_request",
+        status: str = "completed",
+        conclusion: str | None = "success",
+    ) -> int:
+        with self.state.lock:
+            run = Run(
+                self.state.next_id(), name, path, head_sha, "main", head_repo,
+                event, status, conclusion, created_at,
+            )  # fmt: skip
+            self.state.runs[run.id] = run
+            return run.id
+
+    def add_file(self, ref: str, path: str, data: bytes, mode: str = "100644") -> str:
+        """A file on a branch (new commit) or in a commit's tree; returns the commit sha."""
+        with self.state.lock:
+            return self.state.git.set_file(ref, path, data, mode)
+
+    def add_issue(self, title: str, body: str, author: str | None = None) -> int:
+        with self.state.lock:
+            return self.state.new_issue(title, body, author or self.state.bot).number
+
+    def add_comment(self, number: int, author: str, body: str) -> int:
+        with self.state.lock:
+            return self.state.new_comment(number, author, body).id
+
+    def set_token(self, *, can_push: bool = True, installation: bool = False) -> None:
+        """Model the token: `can_push=False` (403 on permission), installation (no /user)."""
+        self.routes.token_can_push = can_push
+        self.routes.installation_token = installation
+
+    # --- inspection ----------------------------------------------------------
+
+    def _pull(self, number: int) -> Pull:
+        pull = self.state.issues[number].pull
+        assert pull is not None, f"#{number} is not a pull request"
+        return pull
+
+    def labels_on(self, number: int) -> list[str]:
+        with self.state.lock:
+            return list(self.state.issues[number].labels)
+
+    def repo_labels(self) -> list[str]:
+        with self.state.lock:
+            return [label.name for label in self.state.labels.values()]
+
+    def comments_on(self, number: int) -> list[tuple[str, str]]:
+        """(author, body) of every comment on an issue or PR, oldest first."""
+        with self.state.lock:
+            found = [c for c in self.state.comments.values() if c.issue == number]
+            return [(c.author, c.body) for c in found]
+
+    def issue(self, number: int) -> Issue:
+        with self.state.lock:
+            return self.state.issues[number]
+
+    def issues_titled(self, title: str) -> list[Issue]:
+        with self.state.lock:
+            return [i for i in self.state.issues.values() if i.title == title and not i.pull]
+
+    def branch_files(self, branch: str = "grader-state") -> dict[str, bytes]:
+        with self.state.lock:
+            git = self.state.git
+            if branch not in git.branches:
+                return {}
+            tree = git.commits[git.branches[branch]].tree
+            return {path: git.blobs[sha] for path, (_, sha) in tree.items()}
+
+    def branches(self) -> Iterator[str]:
+        with self.state.lock:
+            return iter(list(self.state.git.branches))
+
+
+def _msg(message: str) -> dict[str, str]:
+    return error(0, message).body  # type: ignore[no-any-return]
