@@ -11,16 +11,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from grader.adapters.artifact import GradedNotebook, cell_hashes
 from grader.adapters.ledger import Ledger, StudentHistory
 from grader.core import commands, render, tracker
 from grader.core.labels import label_changes, wanted_labels
 from grader.core.model import (
     Assignment,
+    Cell,
     Certificate,
     CourseConfig,
     Evaluation,
     Event,
     Extension,
+    NotebookRun,
     Override,
     ProjectPresented,
     PullRequest,
@@ -29,10 +32,12 @@ from grader.core.model import (
     Submission,
 )
 from grader.core.policy import certificate, derive
-from grader.core.scope import check_scope
+from grader.core.scope import ScopeResult, check_scope
+from grader.core.verdict import evaluate
 from grader.ports import Forge
 
 PR_MARKER = "<!-- grader:pr"
+GRADE_WORKFLOW = ".github/workflows/grade.yml"
 
 # Given a PR and a notebook path at its head, re-executes it (simulate, regrade).
 Regrader = Callable[[PullRequest, str, Assignment], Evaluation]
@@ -89,13 +94,16 @@ def upsert_sticky(ctx: Context, number: int, body: str) -> None:
 
 
 def sync_labels(ctx: Context, pr: PullRequest, states: Sequence[RecordState]) -> None:
-    wanted = combined_labels(ctx, states)
-    add, remove = label_changes(pr.labels, wanted, ctx.course.labels)
-    if add:
-        ctx.forge.ensure_labels(add)
+    """Make the PR's labels mirror its records, touching only the grader's own labels."""
+    add, remove = label_changes(pr.labels, combined_labels(ctx, states), ctx.course.labels)
+    if add and remove:  # one request instead of several, for the per-push budget
+        dropped = {n.lower() for n in remove}
+        ctx.forge.set_labels(pr.number, [*(n for n in pr.labels if n.lower() not in dropped), *add])
+    elif add:
         ctx.forge.add_labels(pr.number, add)
-    for name in remove:
-        ctx.forge.remove_label(pr.number, name)
+    else:
+        for name in remove:
+            ctx.forge.remove_label(pr.number, name)
 
 
 def combined_labels(ctx: Context, states: Sequence[RecordState]) -> frozenset[str]:
@@ -141,22 +149,114 @@ def handle_submission(
     """Record what grading found for the PR's head commit and update the PR's view."""
     pr = ctx.forge.get_pull(number)
     scope = check_scope(pr.author, ctx.forge.list_pull_files(number), ctx.course.assignments)
+    refusal = refuse(ctx, pr, scope)
+    if refusal is not None:
+        return refusal
+    return record_graded(ctx, pr, scope, evaluations, graded_at)
+
+
+def refuse(ctx: Context, pr: PullRequest, scope: ScopeResult) -> Outcome | None:
+    """Reject out-of-scope PRs and students not on a non-empty roster, with a comment."""
     if scope.reasons:
-        upsert_sticky(ctx, number, render.scope_rejection(scope.reasons))
+        upsert_sticky(ctx, pr.number, render.scope_rejection(scope.reasons))
         return Outcome("rejected: " + "; ".join(scope.reasons))
     if ctx.course.roster and pr.author.lower() not in ctx.course.roster:
-        upsert_sticky(ctx, number, render.not_on_roster(pr.author))
+        upsert_sticky(ctx, pr.number, render.not_on_roster(pr.author))
         return Outcome(f"rejected: {pr.author} is not on the roster")
+    return None
+
+
+def record_graded(
+    ctx: Context,
+    pr: PullRequest,
+    scope: ScopeResult,
+    evaluations: dict[str, Evaluation],
+    graded_at: datetime,
+) -> Outcome:
     parts = []
     for assignment_id, path in scope.notebooks:
         assignment = ctx.course.assignments[assignment_id]
         evaluation = evaluations.get(path) or missing_result(assignment_id, path)
-        submission = Submission(at=graded_at, sha=pr.head_sha, pr=number, evaluation=evaluation)
+        submission = Submission(at=graded_at, sha=pr.head_sha, pr=pr.number, evaluation=evaluation)
         history = ctx.ledger.update(pr.author, lambda h, a=assignment_id, s=submission: _record(h, a, s))
         state = state_of(ctx, pr.author, assignment, history, graded_at)
         parts.append((assignment, state, evaluation))
     publish_pr_view(ctx, pr, parts, graded_at)
-    return Outcome(f"graded PR #{number}", tuple(s for _, s, _ in parts))
+    return Outcome(f"graded PR #{pr.number}", tuple(s for _, s, _ in parts))
+
+
+# --- use case: publish a grade run from GitHub (workflow_run) ------------------
+
+
+@dataclass(frozen=True)
+class GradeRun:
+    """The facts publish takes from GitHub's workflow_run event (never from the artifact)."""
+
+    workflow_path: str | None
+    event: str | None
+    head_sha: str | None
+    head_repo: str | None
+    created_at: datetime | None
+
+
+CellReader = Callable[[bytes], Sequence[Cell] | None]
+
+
+def publish(
+    ctx: Context,
+    run: GradeRun,
+    evidence: Sequence[GradedNotebook] | str,
+    read_cells: CellReader,
+    grade_workflow: str = GRADE_WORKFLOW,
+) -> Outcome:
+    """Validate a finished grade run against GitHub's own records, then record it."""
+    if run.workflow_path != grade_workflow:
+        return Outcome(f"ignored: run of {run.workflow_path!r}, not {grade_workflow}")
+    if run.event != "pull_request" or not run.head_sha:
+        return Outcome("ignored: not a pull request run")
+    pr = ctx.forge.find_pull_by_head(run.head_sha, run.head_repo)
+    if pr is None:
+        return Outcome(f"ignored: no open pull request has head {run.head_sha}")
+    scope = check_scope(pr.author, ctx.forge.list_pull_files(pr.number), ctx.course.assignments)
+    refusal = refuse(ctx, pr, scope)
+    if refusal is not None:
+        return refusal
+    committed = {path: read_cells(ctx.forge.read_file(path, run.head_sha) or b"") for _, path in scope.notebooks}
+    problem = evidence if isinstance(evidence, str) else check_evidence(scope, evidence, committed)
+    if problem is not None:
+        static = [static_evaluation(ctx.course.assignments[a], committed[p]) for a, p in scope.notebooks]
+        upsert_sticky(ctx, pr.number, render.evidence_invalid(problem, static))
+        return Outcome(f"evidence invalid: {problem}")
+    graded_at = ctx.forge.first_graded_at(run.head_sha) or run.created_at
+    if graded_at is None:
+        return Outcome("ignored: GitHub gave no time for this run")
+    by_path = {n.path.lower(): n.evaluation for n in evidence if not isinstance(evidence, str)}
+    evaluations = {path: by_path[path.lower()] for _, path in scope.notebooks}
+    return record_graded(ctx, pr, scope, evaluations, graded_at)
+
+
+def check_evidence(
+    scope: ScopeResult,
+    evidence: Sequence[GradedNotebook],
+    committed: dict[str, Sequence[Cell] | None],
+) -> str | None:
+    """Why the artifact does not match the committed notebooks, or None."""
+    by_path = {n.path.lower(): n for n in evidence}
+    for assignment_id, path in scope.notebooks:
+        graded = by_path.get(path.lower())
+        if graded is None:
+            return f"the grading result has no entry for {path}"
+        if graded.evaluation.assignment != assignment_id:
+            return f"the grading result for {path} is for another assignment"
+        cells = committed.get(path)
+        if cells is not None and cell_hashes(cells) != graded.cell_hashes:
+            return f"the executed cells of {path} differ from the committed notebook"
+    return None
+
+
+def static_evaluation(assignment: Assignment, cells: Sequence[Cell] | None) -> Evaluation:
+    """What can be said without trusted execution: missing and empty exercises."""
+    return evaluate(assignment, NotebookRun(cells=tuple(cells or ()), readable=cells is not None))
 
 
 def missing_result(assignment: str, path: str) -> Evaluation:
@@ -315,3 +415,32 @@ def write_pages(ctx: Context, pages: Sequence[str]) -> None:
     for stale in extra[len(pages) - 1 :]:
         ctx.forge.delete_comment(stale.id)
 
+
+
+# --- use case: reconcile --------------------------------------------------------
+
+
+def reconcile(ctx: Context, now: datetime) -> int:
+    """Re-derive every open PR's records and repair its labels and comment.
+
+    Lost or cancelled publish runs leave a PR's view stale; every write here is
+    skipped when the forge already holds the wanted content. Returns the number
+    of pull requests looked at.
+    """
+    pulls = ctx.forge.list_open_pulls()
+    for pr in pulls:
+        scope = check_scope(pr.author, ctx.forge.list_pull_files(pr.number), ctx.course.assignments)
+        if scope.reasons or not scope.notebooks:
+            continue
+        history = ctx.ledger.history(pr.author)
+        parts = []
+        for assignment_id, _path in scope.notebooks:
+            events = history.assignments.get(assignment_id, [])
+            if not any(isinstance(e, Submission) and e.pr == pr.number for e in events):
+                continue  # never graded: the next push or a re-run of grade records it
+            assignment = ctx.course.assignments[assignment_id]
+            parts.append((assignment, state_of(ctx, pr.author, assignment, history, now), latest_evaluation(events)))
+        if parts:
+            at = max(s.submitted_at or now for _, s, _ in parts)
+            publish_pr_view(ctx, pr, parts, at)
+    return len(pulls)

@@ -20,15 +20,15 @@ def tests_of(assignment: Assignment) -> dict[str, str]:
     return {e.id: e.test for e in assignment.exercises if e.test}
 
 
-def grade_many(
+def grade_runs(
     course: CourseConfig,
     items: Sequence[tuple[Path, Assignment]],
     *,
     base_env: Mapping[str, str],
     jobs: int = 1,
     on_done: Progress | None = None,
-) -> list[Evaluation]:
-    """Run each notebook in its own fresh kernel and evaluate it against its assignment."""
+) -> list[tuple[NotebookRun, Evaluation]]:
+    """Run each notebook in its own fresh kernel; pair each run with its evaluation."""
 
     def done(index: int, run: NotebookRun) -> None:
         if on_done is not None:
@@ -41,4 +41,17 @@ def grade_many(
         jobs=jobs,
         on_done=done,
     )
-    return [evaluate(assignment, run) for (_, assignment), run in zip(items, runs, strict=True)]
+    return [(run, evaluate(a, run)) for (_, a), run in zip(items, runs, strict=True)]
+
+
+def grade_many(
+    course: CourseConfig,
+    items: Sequence[tuple[Path, Assignment]],
+    *,
+    base_env: Mapping[str, str],
+    jobs: int = 1,
+    on_done: Progress | None = None,
+) -> list[Evaluation]:
+    """Run each notebook in its own fresh kernel and evaluate it against its assignment."""
+    runs = grade_runs(course, items, base_env=base_env, jobs=jobs, on_done=on_done)
+    return [evaluation for _, evaluation in runs]

@@ -160,6 +160,12 @@ class LocalForge:
         pulls = (self.get_pull(n) for n in self.pull_numbers())
         return [p for p in pulls if p.state == "open"]
 
+    def find_pull_by_head(self, sha: str, head_repo: str | None) -> PullRequest | None:
+        for pr in self.list_open_pulls():
+            if pr.head_sha == sha and (head_repo is None or pr.head_repo == head_repo):
+                return pr
+        return None
+
     def read_file(self, path: str, ref: str) -> bytes | None:
         for number in self.pull_numbers():
             data = self._pull_data(number)
@@ -185,6 +191,11 @@ class LocalForge:
     def remove_label(self, number: int, label: str) -> None:
         data = self._pull_data(number)
         data["labels"] = [n for n in data["labels"] if n.lower() != label.lower()]
+        self._write(self._pull_path(number), data)
+
+    def set_labels(self, number: int, labels: Sequence[str]) -> None:
+        data = self._pull_data(number)
+        data["labels"] = list(dict.fromkeys(labels))
         self._write(self._pull_path(number), data)
 
     def bot_comments(self, number: int) -> list[Comment]:

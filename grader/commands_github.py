@@ -1,0 +1,160 @@
+"""GitHub-mode subcommands, called by the workflows in .github/workflows/.
+
+- run-submission: unprivileged, no network; executes a PR's notebooks.
+- publish: privileged (workflow_run); validates the run and writes results.
+- render-tracker: the single debounced writer of the tracking issue.
+- ta-command: issue_comment; applies /grader commands.
+- reconcile: repairs labels and re-renders everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from grader import app, cli
+from grader.adapters import actions
+from grader.adapters.artifact import EvidenceInvalid, GradedNotebook, cell_hashes, read_result, write_result
+from grader.adapters.course import load_course
+from grader.adapters.grading import grade_runs
+from grader.adapters.ledger import Ledger
+from grader.adapters.runner import read_cells_bytes
+from grader.core import render
+from grader.core.model import CourseConfig
+from grader.ports import Forge
+
+AddCourse = Callable[[argparse.ArgumentParser], None]
+
+
+def register(sub: Any, add_course: AddCourse) -> None:
+    p = sub.add_parser("run-submission", help="(grade workflow) execute a PR's notebooks; no network")
+    p.add_argument("directory", type=Path, metavar="DIR", help="the PR's submissions/<login>/ folder")
+    p.add_argument("--out", type=Path, required=True, help="folder for the result artifact")
+    p.add_argument("--jobs", type=int, default=1)
+    add_course(p)
+    p.set_defaults(handler=cmd_run_submission)
+
+    p = sub.add_parser("publish", help="(publish workflow) validate a grade run and record it")
+    p.add_argument("--artifact", type=Path, required=True, help="the downloaded artifact folder")
+    add_course(p)
+    p.set_defaults(handler=cmd_publish)
+
+    p = sub.add_parser("render-tracker", help="(publish workflow) re-render the tracking issue")
+    add_course(p)
+    p.set_defaults(handler=cmd_render_tracker)
+
+    p = sub.add_parser("ta-command", help="(ta-command workflow) apply /grader commands")
+    add_course(p)
+    p.set_defaults(handler=cmd_ta_command)
+
+    p = sub.add_parser("reconcile", help="(reconcile workflow) repair labels and comments, re-render")
+    add_course(p)
+    p.set_defaults(handler=cmd_reconcile)
+
+
+def github_context(course: CourseConfig, env: Mapping[str, str]) -> app.Context:
+    from grader.adapters.github import GitHubForge
+
+    forge: Forge = GitHubForge.from_env(env)
+    return app.Context(forge=forge, course=course, ledger=Ledger(forge))
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def report(env: Mapping[str, str], outcome: app.Outcome) -> int:
+    print(f"grader: {outcome.message}")  # noqa: T201
+    actions.write_summary(env, f"**grader:** {outcome.message}")
+    return cli.OK
+
+
+# --- run-submission ---------------------------------------------------------------
+
+
+def cmd_run_submission(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    course = load_course(args.course)
+    folder: Path = args.directory
+    login = folder.resolve().name
+    notebooks = sorted(p for p in folder.glob("*.ipynb") if p.stem in course.assignments and not p.is_symlink())
+    items = [(p, course.assignments[p.stem]) for p in notebooks]
+    graded = grade_runs(course, items, base_env=env, jobs=max(1, args.jobs))
+    results = [
+        GradedNotebook(path=f"submissions/{login}/{p.name}", evaluation=ev, cell_hashes=cell_hashes(run.cells))
+        for (p, _), (run, ev) in zip(items, graded, strict=True)
+    ]
+    summary = render.step_summary([ev for _, ev in graded])
+    write_result(args.out, results, summary)
+    actions.write_summary(env, summary)
+    print(f"grader: graded {len(results)} notebook(s) in {folder}; result in {args.out}")  # noqa: T201
+    return cli.OK
+
+
+# --- publish ------------------------------------------------------------------------
+
+
+def grade_run_of(event: Mapping[str, Any]) -> app.GradeRun:
+    run = event.get("workflow_run")
+    return app.GradeRun(
+        workflow_path=actions.text(run, "path"),
+        event=actions.text(run, "event"),
+        head_sha=actions.text(run, "head_sha"),
+        head_repo=actions.text(run, "head_repository", "full_name"),
+        created_at=actions.timestamp(run, "created_at"),
+    )
+
+
+def load_evidence(folder: Path) -> list[GradedNotebook] | str:
+    try:
+        return read_result(folder)
+    except EvidenceInvalid as exc:
+        return str(exc)
+
+
+def cmd_publish(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    course = load_course(args.course)
+    event = actions.load_event(env)
+    run = grade_run_of(event)
+    if actions.text(event, "repository", "full_name") != env.get("GITHUB_REPOSITORY"):
+        return report(env, app.Outcome("ignored: the run belongs to another repository"))
+    ctx = github_context(course, env)
+    outcome = app.publish(ctx, run, load_evidence(args.artifact), read_cells_bytes)
+    return report(env, outcome)
+
+
+# --- tracker, TA commands, reconcile ------------------------------------------------
+
+
+def cmd_render_tracker(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    ctx = github_context(load_course(args.course), env)
+    ctx.forge.ensure_labels(ctx.course.labels.all())
+    pages = app.render_tracker(ctx, now_utc())
+    return report(env, app.Outcome(f"tracking issue rendered ({len(pages)} page(s))"))
+
+
+def cmd_ta_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    course = load_course(args.course)
+    event = actions.load_event(env)
+    body = actions.text(event, "comment", "body")
+    author = actions.text(event, "comment", "user", "login")
+    number = actions.integer(event, "issue", "number")
+    if actions.text(event, "action") != "created" or body is None or author is None or number is None:
+        return report(env, app.Outcome("ignored: not a new comment"))
+    if actions.text(event, "comment", "user", "type") == "Bot":
+        return report(env, app.Outcome("ignored: comment by a bot"))
+    ctx = github_context(course, env)
+    outcome = app.handle_command(ctx, number, author, body, now_utc(), regrader=None)
+    return report(env, outcome)
+
+
+def cmd_reconcile(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    ctx = github_context(load_course(args.course), env)
+    ctx.forge.ensure_labels(ctx.course.labels.all())
+    repaired = app.reconcile(ctx, now_utc())
+    print(f"grader: reconciled {repaired} pull request(s)", file=sys.stderr)  # noqa: T201
+    pages = app.render_tracker(ctx, now_utc())
+    return report(env, app.Outcome(f"reconciled {repaired} PR(s); tracker has {len(pages)} page(s)"))
