@@ -100,7 +100,7 @@ def _empty_detail(
     if not answers:
         return _wrong_kind_detail(exercise, belonging)
     if not filled:
-        return f"no answer yet: {_cells_phrase(answers)} blank or a placeholder"
+        return f"no answer yet: {_cells_phrase(answers)}"
     if exercise.min_words is None or exercise.answer == "code":
         return None
     words = word_count([cell for cell in filled if cell.cell_type == "markdown"])
@@ -111,12 +111,16 @@ def _empty_detail(
 
 def _wrong_kind_detail(exercise: Exercise, belonging: Sequence[Cell]) -> str:
     kind = {"code": "a code", "markdown": "a markdown"}.get(exercise.answer, "a code or markdown")
-    return f"{_plural(len(belonging), 'cell')} belong to it, but none is {kind} cell"
+    if len(belonging) == 1:
+        return f"its only cell is not {kind} cell"
+    return f"none of its {len(belonging)} cells is {kind} cell"
 
 
 def _cells_phrase(cells: Sequence[Cell]) -> str:
     numbers = ", ".join(str(cell.index + 1) for cell in cells)
-    return f"cell {numbers} is" if len(cells) == 1 else f"cells {numbers} are"
+    if len(cells) == 1:
+        return f"cell {numbers} is blank or a placeholder"
+    return f"cells {numbers} are blank or placeholders"
 
 
 def _plural(count: int, noun: str) -> str:
