@@ -57,7 +57,6 @@ class Heading:
 
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?=[ \t]|$)(.*)$")
-_ATX_CLOSE = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _THEMATIC = re.compile(r"^ {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$")
 # Lines that start some other block: they never start a paragraph, so a `---`
@@ -101,8 +100,7 @@ def _scan_block_line(scan: _Scan, line: str, offset: int) -> Heading | None:
     atx = _ATX.match(line)
     if atx:
         scan.para_start = None
-        text = _ATX_CLOSE.sub("", atx.group(2).strip()).strip()
-        return Heading(len(atx.group(1)), text, offset)
+        return Heading(len(atx.group(1)), _without_closing_hashes(atx.group(2).strip()), offset)
     setext = _SETEXT.match(line)
     if setext and scan.para_start is not None and scan.para_lines is not None:
         level = 1 if setext.group(1)[0] == "=" else 2
@@ -120,6 +118,15 @@ def _track_paragraph(scan: _Scan, line: str, offset: int) -> None:
         scan.para_lines.append(line.strip())  # a continuation line
     elif not line.startswith("    "):  # four spaces open indented code
         scan.para_start, scan.para_lines = offset, [line.strip()]
+
+
+def _without_closing_hashes(text: str) -> str:
+    # By hand, not by regex: `[ \t]+#+$` backtracks quadratically on long
+    # runs of spaces, and notebook text is written by students.
+    body = text.rstrip("#")
+    if body != text and (not body or body[-1] in " \t"):
+        return body.rstrip()
+    return text
 
 
 def _closes_fence(fence: str, line: str) -> bool:
