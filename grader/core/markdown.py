@@ -231,7 +231,7 @@ def table(headers: list[str], rows: list[str], *, align: str = "") -> str:
     `align` holds one letter per column: l, c or r (default l).
     """
     marks = {"l": "---", "c": ":-:", "r": "--:"}
-    rule = [marks.get(a, "---") for a in align.ljust(len(headers), "l")]
+    rule = [marks.get(a, "---") for a in align.ljust(len(headers), "l")[: len(headers)]]
     return "\n".join([table_row(headers), table_row(rule), *rows])
 
 
