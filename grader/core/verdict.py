@@ -37,7 +37,7 @@ from grader.core.model import (
     RunStatus,
 )
 
-__all__ = ["evaluate"]
+__all__ = ["UNREADABLE", "evaluate", "judge"]
 
 UNREADABLE = "the notebook could not be read"
 _MAX_ERROR_LINES = 3
