@@ -1,0 +1,590 @@
+"""Execute notebooks in a sandboxed kernel and report faithfully what happened.
+
+nbclient's defaults are unsafe for grading (ARCHITECTURE section 3). This
+module forces the grader's own Python kernel, clears stored outputs, strips
+`skip-execution`/`raises-exception`, times out cells and whole notebooks, caps
+output while it arrives, scrubs the environment, runs in a scratch copy of the
+notebook's folder, and starts the kernel inside `sandbox.Containment`. Every
+failure of the notebook becomes data in a `NotebookRun`; deciding which cell
+answers which exercise is the core's job, not ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+from time import monotonic
+from typing import Any
+
+import nbformat as _nbformat
+import zmq
+import zmq.asyncio
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from grader.adapters.sandbox import Containment, detect
+from grader.core.model import Cell, CellRun, CellType, ExecutionLimits, NotebookRun
+
+# nbformat has no type hints; one Any-typed handle keeps mypy strict elsewhere.
+nbformat: Any = _nbformat
+
+__all__ = ["cells_of", "kernel_env", "load_notebook", "read_cells", "run_many", "run_notebook"]
+
+# Beyond this a notebook is almost surely stored output or data, not an answer.
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+# What is copied from the notebook's folder into the scratch working folder.
+MAX_COPY_BYTES = 64 * 1024 * 1024
+MAX_COPY_FILES = 500
+STRIPPED_TAGS = frozenset({"skip-execution", "raises-exception"})
+# How long an interrupted cell gets to stop before the kernel is declared stuck.
+INTERRUPT_GRACE_S = 5.0
+STARTUP_TIMEOUT_S = 60
+MAX_ERROR_CHARS = 2000
+TRACEBACK_LINES = 12
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+_CELL_TYPES: dict[str, CellType] = {"code": "code", "markdown": "markdown", "raw": "raw"}
+NOT_RUN = CellRun("not-run")
+
+
+# --- reading: the notebook as committed, never raising ----------------------
+
+
+def load_notebook(path: Path) -> tuple[Any | None, list[str]]:
+    """The notebook as a normalised v4 NotebookNode, or None and why not."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            mb = MAX_NOTEBOOK_BYTES // (1024 * 1024)
+            return None, [f"{name} is larger than {mb} MB. Clear its outputs and commit it again."]
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        return None, [f"{name} could not be read ({_first_line(err)}). Commit it again."]
+    if not text.strip():
+        return None, [f"{name} is empty. Save the notebook in Jupyter and commit it again."]
+    return _parse(name, text)
+
+
+def _parse(name: str, text: str) -> tuple[Any | None, list[str]]:
+    try:
+        json.loads(text)
+    except ValueError:
+        return None, [
+            f"{name} is not valid JSON, so Jupyter cannot open it. "
+            "Open the original in Jupyter, save it, and commit it again."
+        ]
+    try:
+        with warnings.catch_warnings():
+            # nbformat warns (MissingIDFieldWarning, DuplicateCellId) while it
+            # repairs; the repairs are what we want and the warnings are noise.
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4)
+    except Exception as err:  # nbformat raises many types for non-notebooks
+        return None, [
+            f"{name} is not a Jupyter notebook nbformat can read ({_first_line(err)}). "
+            "Save it from Jupyter and commit it again."
+        ]
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        return None, [f"{name} has no list of cells. Save it from Jupyter and commit it again."]
+    _normalize(nb)
+    return nb, []
+
+
+def _normalize(nb: Any) -> None:
+    """Make every cell safe for nbclient: dict metadata, list tags, str source."""
+    nb.cells = [c for c in nb.cells if isinstance(c, dict)]
+    for cell in nb.cells:
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = nbformat.NotebookNode()
+        tags = cell.metadata.get("tags")
+        # A string here would make nbclient's `"raises-exception" in tags` a substring test.
+        good = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+        cell.metadata["tags"] = good
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        cell["source"] = source if isinstance(source, str) else ""
+        if not isinstance(cell.get("cell_type"), str):
+            cell["cell_type"] = "raw"
+
+
+def cells_of(nb: Any) -> tuple[Cell, ...]:
+    """The committed cells as core values (before any execution)."""
+    return tuple(_cell(i, c) for i, c in enumerate(nb.cells))
+
+
+def _cell(index: int, cell: Any) -> Cell:
+    # v3 "heading" cells survive in some invalid v4 files; they are markdown text.
+    kind = "markdown" if cell.cell_type == "heading" else cell.cell_type
+    nbgrader = cell.metadata.get("nbgrader")
+    grade_id = nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
+    return Cell(
+        index=index,
+        cell_type=_CELL_TYPES.get(kind, "raw"),
+        source=cell.source,
+        tags=tuple(cell.metadata.tags),
+        grade_id=grade_id if isinstance(grade_id, str) else None,
+    )
+
+
+def read_cells(path: Path) -> tuple[tuple[Cell, ...], list[str]]:
+    """The cells as committed, plus problems (non-empty exactly when unreadable)."""
+    nb, problems = load_notebook(path)
+    return (cells_of(nb), problems) if nb is not None else ((), problems)
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return (lines[0] if lines else type(err).__name__)[:200]
+
+
+def _prepare(nb: Any) -> None:
+    """Nothing the student stored decides how the notebook runs."""
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    for cell in nb.cells:
+        cell.metadata["tags"] = [t for t in cell.metadata.tags if t not in STRIPPED_TAGS]
+        if cell.cell_type == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+
+
+# --- environment and scratch folder ----------------------------------------
+
+
+def kernel_env(
+    base_env: Mapping[str, str], pass_env: Sequence[str], home: Path, tmp: Path
+) -> dict[str, str]:
+    """The allow-listed environment of the kernel (CONTRACT section 2)."""
+    allowed = {"PATH", "LANG", *pass_env}
+    env = {k: v for k, v in base_env.items() if k in allowed or k.startswith("LC_")}
+    env.setdefault("PATH", os.defpath)
+    env["HOME"] = str(home)
+    env["TMPDIR"] = str(tmp)
+    # glibc reserves 64 MB of address space per thread arena; under RLIMIT_AS
+    # that alone can stop a threaded kernel from starting.
+    env["MALLOC_ARENA_MAX"] = "2"
+    return env
+
+
+@dataclass(frozen=True)
+class _Scratch:
+    work: Path  # the kernel's cwd: a copy of the notebook's folder
+    home: Path
+    tmp: Path
+    kernel: Path  # connection file and ipc sockets
+
+    @classmethod
+    def create(cls, root: Path, source: Path) -> _Scratch:
+        scratch = cls(root / "work", root / "home", root / "tmp", root / "kernel")
+        for folder in (scratch.home, scratch.tmp, scratch.kernel):
+            folder.mkdir(mode=0o700)
+        _copy_folder(source, scratch.work)
+        return scratch
+
+
+def _copy_folder(src: Path, dst: Path) -> None:
+    """Copy regular files beside the notebook, within a budget; never links or dot-folders."""
+    dst.mkdir(mode=0o700)
+    files, size = 0, 0
+    for folder, dirs, names in os.walk(src):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        target = dst / Path(folder).relative_to(src)
+        target.mkdir(exist_ok=True)
+        for name in sorted(names):
+            path = Path(folder, name)
+            if path.is_symlink() or not path.is_file():
+                continue
+            size += path.stat().st_size
+            files += 1
+            if files > MAX_COPY_FILES or size > MAX_COPY_BYTES:
+                return
+            shutil.copyfile(path, target / name)
+
+
+# --- the kernel and the client ---------------------------------------------
+
+
+class _KernelStuck(Exception):
+    """The kernel did not stop after an interrupt."""
+
+
+class _SandboxKernelManager(AsyncKernelManager):
+    """Always the grader's own ipykernel, launched through the sandbox wrapper."""
+
+    def __init__(self, *, containment: Containment, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._containment = containment
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        # -P: a student's ipykernel_launcher.py beside the notebook is not imported.
+        argv = [sys.executable, "-P", "-m", "ipykernel_launcher", "-f", self.connection_file]
+        argv.append("--HistoryManager.hist_file=:memory:")
+        return self._containment.command(argv)
+
+    def client(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("context", self.context)  # the context with capped sockets
+        return super().client(**kwargs)
+
+
+class _GraderClient(NotebookClient):
+    """nbclient with capped output, reply capture and a bounded interrupt."""
+
+    def __init__(self, nb: Any, km: Any, limits: ExecutionLimits, **kwargs: Any) -> None:
+        super().__init__(nb, km=km, **kwargs)
+        self.max_output_bytes = limits.max_output_kb * 1024
+        self.memory_mb = limits.memory_mb
+        self.output_bytes = 0
+        self.truncated = False
+        self.timed_out = False
+        self.last_reply: dict[str, Any] | None = None
+
+    def output(
+        self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> Any:
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        if self.output_bytes + size > self.max_output_bytes:
+            if not self.truncated:
+                self.truncated = True
+                note = "[output truncated: the notebook printed more than the grader keeps]\n"
+                outs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
+            return None
+        self.output_bytes += size
+        return super().output(outs, msg, display_id, cell_index)
+
+    async def _check_raise_for_error(self, cell: Any, cell_index: int, exec_reply: Any) -> None:
+        # Errors are data: record the reply (its status, not displayed outputs,
+        # so a patched showtraceback hides nothing) and never raise.
+        self.last_reply = exec_reply
+
+    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> dict[str, Any]:
+        self.timed_out = True
+        km: Any = self.km
+        await km.interrupt_kernel()
+        return await self._reply_after_interrupt()
+
+    async def _reply_after_interrupt(self) -> dict[str, Any]:
+        kc: Any = self.kc
+        deadline = monotonic() + INTERRUPT_GRACE_S
+        while (left := deadline - monotonic()) > 0:
+            try:
+                msg: dict[str, Any] = await kc.shell_channel.get_msg(timeout=left)
+            except Empty:
+                break
+            if msg.get("msg_type") == "execute_reply":
+                return msg
+        raise _KernelStuck
+
+
+def _capped_context(max_output_kb: int) -> zmq.asyncio.Context:
+    """A zmq context whose sockets refuse oversized messages and queue few.
+
+    The cap applies while bytes arrive: a peer sending a bigger frame is
+    disconnected before it is buffered (it reconnects for later messages), so
+    `print('x' * 10**9)` never reaches the grader's memory.
+    """
+    ctx = zmq.asyncio.Context()
+    ctx.setsockopt(zmq.MAXMSGSIZE, max(4 * max_output_kb * 1024, 4 * 1024 * 1024))
+    ctx.setsockopt(zmq.RCVHWM, 16)
+    return ctx
+
+
+# --- running cells -----------------------------------------------------------
+
+
+@dataclass
+class _Progress:
+    runs: dict[int, CellRun] = field(default_factory=dict)
+    tests: dict[str, CellRun] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+    def stop(self, problem: str) -> None:
+        self.problems.append(problem)
+        self.stopped = True
+
+
+async def _run_cell(
+    client: _GraderClient, cell: Any, index: int, budget: float
+) -> tuple[CellRun, str | None]:
+    """One cell's result, plus a notebook-level problem when the kernel is gone."""
+    # nbclient declares int timeouts but only does arithmetic with them.
+    client.timeout_func = lambda _cell: budget  # type: ignore[assignment]
+    client.timed_out, client.last_reply = False, None
+    try:
+        await client.async_execute_cell(cell, index)
+    except DeadKernelError:
+        return CellRun("error", "The kernel died while this cell ran."), _kernel_died(client, index)
+    except _KernelStuck:
+        return _timeout_run(budget), (
+            f"Cell {index} did not stop when interrupted after {budget:g} s, so the kernel was "
+            "stopped and later cells were not run. Make the cell finish within the time limit."
+        )
+    except Exception as err:  # the connection to the kernel broke in some other way
+        return CellRun("error", f"The grader lost the kernel: {_first_line(err)}"), (
+            f"The grader lost contact with the kernel during cell {index}; "
+            "later cells were not run."
+        )
+    if client.timed_out:
+        return _timeout_run(budget), None
+    return _from_reply(client.last_reply), None
+
+
+def _kernel_died(client: _GraderClient, index: int) -> str:
+    hint = f" (memory limit {client.memory_mb} MB)"
+    return (
+        f"The kernel died while running cell {index}, so later cells were not run. "
+        f"Usual causes: the notebook ran out of memory{hint}, started too many processes, "
+        "or called os._exit() or killed its own process."
+    )
+
+
+def _timeout_run(budget: float) -> CellRun:
+    return CellRun("timeout", f"The cell was still running after {budget:g} s and was interrupted.")
+
+
+def _from_reply(reply: dict[str, Any] | None) -> CellRun:
+    content = (reply or {}).get("content", {})
+    if reply is None or content.get("status") == "ok":
+        return CellRun("ok")
+    return CellRun("error", error_text(content))
+
+
+def error_text(content: Mapping[str, Any]) -> str:
+    """ "Ename: evalue" plus the first traceback lines, ANSI stripped, bounded."""
+    ename = str(content.get("ename") or "Error")
+    evalue = str(content.get("evalue") or "")
+    head = f"{ename}: {evalue}" if evalue else ename
+    if content.get("status") == "aborted":
+        head = "The kernel aborted this cell."
+    raw = content.get("traceback") or []
+    joined = "\n".join(str(t) for t in raw) if isinstance(raw, list) else ""
+    lines = [ln.rstrip() for ln in strip_ansi(joined).splitlines()]
+    lines = [ln for ln in lines if ln.strip() and set(ln.strip()) != {"-"}]
+    text = "\n".join([strip_ansi(head), *lines[:TRACEBACK_LINES]])
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+async def _run_cells(client: _GraderClient, limits: ExecutionLimits, progress: _Progress) -> None:
+    deadline = monotonic() + limits.notebook_timeout_s
+    for index, cell in enumerate(client.nb.cells):
+        if cell.cell_type != "code":
+            continue
+        remaining = deadline - monotonic()
+        if progress.stopped or remaining <= 0:
+            if not progress.stopped:
+                progress.stop(_notebook_timeout(limits, index))
+            progress.runs[index] = NOT_RUN
+            continue
+        budget = min(limits.cell_timeout_s, remaining)
+        run, problem = await _run_cell(client, cell, index, budget)
+        progress.runs[index] = run
+        if problem is not None:
+            progress.stop(problem)
+        elif run.status == "timeout" and budget < limits.cell_timeout_s:
+            progress.stop(_notebook_timeout(limits, index + 1))
+
+
+def _notebook_timeout(limits: ExecutionLimits, index: int) -> str:
+    return (
+        f"The notebook ran longer than {limits.notebook_timeout_s:g} s in total; cells from "
+        f"{index} on were not run. Make the notebook faster."
+    )
+
+
+async def _run_tests(
+    client: _GraderClient, tests: Mapping[str, str], limits: ExecutionLimits, progress: _Progress
+) -> None:
+    """Each exercise's test snippet, after the notebook, in the same kernel."""
+    for exercise_id, source in tests.items():
+        if progress.stopped:
+            progress.tests[exercise_id] = NOT_RUN
+            continue
+        cell = nbformat.v4.new_code_cell(source)
+        client.nb.cells.append(cell)
+        run, problem = await _run_cell(
+            client, cell, len(client.nb.cells) - 1, limits.cell_timeout_s
+        )
+        progress.tests[exercise_id] = run
+        if problem is not None:
+            progress.stop(problem.replace("later cells", "later tests"))
+
+
+# --- one notebook ------------------------------------------------------------
+
+
+async def _run_async(
+    path: Path, tests: Mapping[str, str], limits: ExecutionLimits, base_env: Mapping[str, str]
+) -> NotebookRun:
+    nb, problems = load_notebook(path)
+    if nb is None:
+        return NotebookRun(problems=tuple(problems), readable=False)
+    cells = cells_of(nb)
+    _prepare(nb)
+    with tempfile.TemporaryDirectory(prefix="grader-run-", ignore_cleanup_errors=True) as root:
+        scratch = _Scratch.create(Path(root), path.resolve().parent)
+        progress = await _execute(
+            nb,
+            tests,
+            limits,
+            kernel_env(base_env, limits.pass_env, scratch.home, scratch.tmp),
+            scratch,
+        )
+    return NotebookRun(
+        cells=cells, runs=progress.runs, tests=progress.tests, problems=tuple(progress.problems)
+    )
+
+
+async def _execute(
+    nb: Any,
+    tests: Mapping[str, str],
+    limits: ExecutionLimits,
+    env: dict[str, str],
+    scratch: _Scratch,
+) -> _Progress:
+    containment = Containment(limits.memory_mb, limits.network, detect())
+    containment.prepare()
+    km = _kernel_manager(containment, limits, scratch)
+    client = _client(nb, km, limits)
+    progress = _Progress()
+    try:
+        if await _start(client, env, scratch, progress):
+            await _run_cells(client, limits, progress)
+            await _run_tests(client, tests, limits, progress)
+        else:
+            progress.runs = {i: NOT_RUN for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+            progress.tests = dict.fromkeys(tests, NOT_RUN)
+    finally:
+        # Also on errors, cancellation and KeyboardInterrupt: no kernel outlives its notebook.
+        await _shutdown(client, km)
+        containment.kill_all()
+        km.context.destroy(linger=0)
+    if client.truncated:
+        progress.problems.append(
+            f"The notebook printed more than {limits.max_output_kb} KB; "
+            "the rest of its output was dropped. Print less."
+        )
+    return progress
+
+
+def _kernel_manager(containment: Containment, limits: ExecutionLimits, scratch: _Scratch) -> Any:
+    km = _SandboxKernelManager(
+        containment=containment,
+        kernel_name="python3",
+        context=_capped_context(limits.max_output_kb),
+    )
+    if containment.isolates_network:
+        # The kernel's network namespace has its own loopback; ipc:// sockets
+        # are files, so they still connect the two sides.
+        km.transport = "ipc"
+        km.ip = str(scratch.kernel / "ipc")
+    km.connection_file = str(scratch.kernel / "connection.json")
+    return km
+
+
+def _client(nb: Any, km: Any, limits: ExecutionLimits) -> _GraderClient:
+    return _GraderClient(
+        nb,
+        km,
+        limits,
+        kernel_name="python3",
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        record_timing=False,
+        iopub_timeout=2,
+        raise_on_iopub_timeout=False,
+        startup_timeout=STARTUP_TIMEOUT_S,
+        shutdown_kernel="immediate",
+        # We strip the real tag; this makes sure nbclient skips nothing else.
+        skip_cells_with_tag="grader-never-skips-a-cell",
+        coalesce_streams=False,
+    )
+
+
+async def _start(
+    client: _GraderClient, env: dict[str, str], scratch: _Scratch, progress: _Progress
+) -> bool:
+    try:
+        await client.async_start_new_kernel(cwd=str(scratch.work), env=env)
+        await client.async_start_new_kernel_client()
+    except Exception as err:
+        progress.problems.append(
+            f"The grader could not start a Python kernel for this notebook ({_first_line(err)}). "
+            "Nothing was run; try again, and tell the course staff if it persists."
+        )
+        return False
+    return True
+
+
+async def _shutdown(client: _GraderClient, km: Any) -> None:
+    kc = client.kc
+    if kc is not None:
+        kc.stop_channels()
+    # Best effort: the process kill below is what must happen.
+    with contextlib.suppress(Exception):
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+    process = getattr(km.provisioner, "process", None) if km.provisioner is not None else None
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def run_notebook(
+    path: Path, tests: Mapping[str, str], limits: ExecutionLimits, *, base_env: Mapping[str, str]
+) -> NotebookRun:
+    """Execute one notebook in a fresh sandboxed kernel; never raises for its content."""
+    return asyncio.run(_run_async(path, tests, limits, base_env))
+
+
+def run_many(
+    items: Sequence[tuple[Path, Mapping[str, str]]],
+    limits: ExecutionLimits,
+    *,
+    base_env: Mapping[str, str],
+    jobs: int,
+    on_done: Callable[[int, NotebookRun], None] | None = None,
+) -> list[NotebookRun]:
+    """Execute notebooks, at most `jobs` kernels at once; results in the order of `items`.
+
+    `on_done(i, run)` is called as each notebook finishes (in completion order).
+    """
+    return asyncio.run(_run_many_async(items, limits, base_env, max(1, jobs), on_done))
+
+
+async def _run_many_async(
+    items: Sequence[tuple[Path, Mapping[str, str]]],
+    limits: ExecutionLimits,
+    base_env: Mapping[str, str],
+    jobs: int,
+    on_done: Callable[[int, NotebookRun], None] | None,
+) -> list[NotebookRun]:
+    gate = asyncio.Semaphore(jobs)
+
+    async def one(index: int, path: Path, tests: Mapping[str, str]) -> NotebookRun:
+        async with gate:
+            run = await _run_async(path, tests, limits, base_env)
+        if on_done is not None:
+            on_done(index, run)
+        return run
+
+    return list(await asyncio.gather(*(one(i, p, t) for i, (p, t) in enumerate(items))))
