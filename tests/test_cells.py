@@ -330,8 +330,12 @@ PLACEHOLDERS: list[tuple[CellType, str, bool]] = [
     ("code", '"""Only a docstring."""', True),
     ("code", '"""Doc."""\n\n# TODO\npass\n...\n', True),
     ("code", "# only\n   # comments", True),
-    ("code", "def backward(x):\n    # TODO\n    pass", True),
-    ("code", "class Net:\n    def forward(self):\n        ...", True),
+    (
+        "code",
+        "def backward(x):\n    # TODO\n    pass",
+        False,
+    ),  # defines a name: an answer by the contract
+    ("code", "class Net:\n    def forward(self):\n        ...", False),
     ("code", "x = 1", False),
     ("code", "# YOUR CODE HERE\nx = 1", False),
     ("code", "import torch\ndef backward(x):\n    pass", False),
