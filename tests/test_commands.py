@@ -17,6 +17,7 @@ from grader.core.commands import (
     is_authorised,
     parse,
     parse_line,
+    partition,
 )
 
 
@@ -127,6 +128,13 @@ def test_several_commands_keep_their_order_and_errors() -> None:
     assert result[0] == CompleteCmd("good")
     assert isinstance(result[1], CommandError)
     assert result[2] == ProjectCmd(("alice",))
+
+
+def test_partition() -> None:
+    commands, errors = partition(parse("/grader regrade\n/grader nope\n/grader complete"))
+    assert commands == [RegradeCmd(), CompleteCmd()]
+    assert [type(e) for e in errors] == [CommandError]
+    assert partition(parse("/grader regrade")) == ([RegradeCmd()], [])
 
 
 def test_too_many_commands_is_one_error() -> None:

@@ -223,6 +223,13 @@ def test_contract_table(row: Row) -> None:
     assert state.deadline == D
 
 
+def test_publish_hours_later_is_still_on_time() -> None:
+    # THREATS 15, 16: the policy sees only the trusted time (the first grade run
+    # for the commit), never commit dates nor when publish happened to run.
+    state = run([sub(D - H, "a", "complete")], now=D + 6 * H)
+    assert (state.status, state.submitted_at) == ("complete", D - H)
+
+
 def test_state_names_the_deciding_submission() -> None:
     state = run([sub(D - H, "a", "incomplete", pr=3), sub(D + H, "b", "complete", pr=4)])
     assert (state.submitted_at, state.pr, state.sha) == (D + H, 4, "b")

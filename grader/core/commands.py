@@ -30,6 +30,7 @@ __all__ = [
     "is_authorised",
     "parse",
     "parse_line",
+    "partition",
 ]
 
 PREFIX = "/grader"
@@ -102,6 +103,14 @@ def parse(body: str) -> list[Command | CommandError]:
             )
         ]
     return [parse_line(line) for line in lines]
+
+
+def partition(
+    results: Sequence[Command | CommandError],
+) -> tuple[list[Command], list[CommandError]]:
+    """(commands, errors) of a parsed comment; apply the commands only if no errors."""
+    errors = [r for r in results if isinstance(r, CommandError)]
+    return [r for r in results if not isinstance(r, CommandError)], errors
 
 
 def command_lines(body: str) -> list[str]:
