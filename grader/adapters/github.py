@@ -1,0 +1,481 @@
+"""The forge over GitHub's REST API, through PyGithub.
+
+Requests per call, for the per-push budget (ARCHITECTURE 5); pages hold 100:
+
+    get_pull 1, find_pull_by_head 1 (open PRs newest-updated first, stops at
+    the match), list_open_pulls 1 per page, list_pull_files 1 per page + 1
+    recursive tree, read_file 1 (+1 blob over 1 MB), ensure_labels 1 + 1 per
+    missing label, add_labels/remove_label/set_labels 1 (0 when nothing to
+    add), bot_comments 1 per page, create_comment/create_issue 1,
+    edit_comment/edit_issue/delete_comment 1, find_issue 1, permission 1,
+    read_state 1, write_state 1 (0 when unchanged; 3 on the first write, which
+    creates the state branch), list_state 1, first_graded_at 1.
+
+Retries: PyGithub's `GithubRetry` (Retry-After, secondary rate limits,
+5xx), extended to PATCH and 429. A POST is retried only when GitHub throttled
+it (403/429, so it was not applied): a 5xx or a lost answer may hide a
+success, so `create_comment` and `create_issue` look for what they posted
+before posting again and never duplicate (THREATS 24).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any, Self, TypeVar
+from urllib.parse import parse_qs, quote, urlsplit
+
+from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github.ContentFile import ContentFile
+from github.File import File
+from github.InputGitTreeElement import InputGitTreeElement
+from github.Issue import Issue as GhIssue
+from github.IssueComment import IssueComment
+from github.PaginatedList import PaginatedList
+from github.PullRequest import PullRequest as GhPull
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
+
+from grader.core.model import ChangedFile, Comment, Issue, PullRequest
+from grader.ports import StateConflict
+
+DEFAULT_API_URL = "https://api.github.com"
+ACTIONS_BOT = "github-actions[bot]"
+STATE_BRANCH = "grader-state"
+GRADE_WORKFLOW = ".github/workflows/grade.yml"
+ROLES = frozenset({"admin", "maintain", "write", "triage", "read", "none"})
+LABEL_COLOR = "ededed"
+THROTTLED = (403, 429)
+POST_BACKOFF = (1.0, 2.0, 4.0)  # seconds between re-posts after a lost answer
+
+Sleep = Callable[[float], None]
+T = TypeVar("T")
+
+
+class GitHubConfigError(ValueError):
+    """The environment does not say enough to talk to GitHub."""
+
+
+class ForgeRetry(GithubRetry):
+    """`GithubRetry` with PATCH and 429 added, POST only when throttled, and a pluggable sleep."""
+
+    def __init__(self, *, sleep: Sleep = time.sleep, **kwargs: Any) -> None:
+        kwargs.setdefault("total", 5)
+        kwargs.setdefault("backoff_factor", 1.0)
+        kwargs.setdefault("status_forcelist", [429, *range(500, 600)])  # GithubRetry adds 403
+        kwargs.setdefault("allowed_methods", Retry.DEFAULT_ALLOWED_METHODS | {"PATCH"})
+        super().__init__(**kwargs)
+        self._sleep = sleep
+
+    def new(self, **kw: Any) -> Self:
+        retry = super().new(**kw)
+        retry._sleep = self._sleep
+        return retry
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method.upper() == "POST" and status_code in THROTTLED:
+            # A throttled request was not applied: it may be sent again like a GET.
+            return super().is_retry("GET", status_code, has_retry_after)
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        wait = self.get_retry_after(response) if response is not None else None
+        self._sleep(wait if wait is not None else self.get_backoff_time())
+
+
+@dataclass(frozen=True)
+class Settings:
+    repository: str  # owner/name
+    token: str
+    api_url: str = DEFAULT_API_URL
+    bot_login: str | None = None  # None: ask GET /user once
+    state_branch: str = STATE_BRANCH
+    grade_workflow: str = GRADE_WORKFLOW
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """GITHUB_REPOSITORY, GITHUB_API_URL, GRADER_TOKEN or GITHUB_TOKEN, GRADER_BOT_LOGIN.
+
+        With the Actions token the bot is `github-actions[bot]` (GET /user is
+        refused to installation tokens). With GRADER_TOKEN the login comes from
+        GRADER_BOT_LOGIN, else from GET /user (works for a PAT; a GitHub App
+        must set GRADER_BOT_LOGIN=<app-slug>[bot]).
+        """
+        repository = env.get("GITHUB_REPOSITORY", "")
+        if repository.count("/") != 1:
+            raise GitHubConfigError("GITHUB_REPOSITORY must be set to owner/name")
+        token = env.get("GRADER_TOKEN") or env.get("GITHUB_TOKEN")
+        if not token:
+            raise GitHubConfigError("set GITHUB_TOKEN (or GRADER_TOKEN for an App or PAT token)")
+        bot = env.get("GRADER_BOT_LOGIN") or (None if env.get("GRADER_TOKEN") else ACTIONS_BOT)
+        api_url = (env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+        return cls(repository=repository, token=token, api_url=api_url, bot_login=bot)
+
+
+class GitHubForge:
+    """`grader.ports.Forge` on one GitHub repository."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        retry: Retry | None = None,
+        sleep: Sleep = time.sleep,
+        throttle: bool = True,
+    ) -> None:
+        """`sleep` serves every wait (retries, re-posts); `throttle=False` drops
+        PyGithub's pauses between requests (0.25 s, 1 s between writes)."""
+        self._settings = settings
+        self._sleep = sleep
+        self._gh = Github(
+            auth=Auth.Token(settings.token),
+            base_url=settings.api_url,
+            per_page=100,
+            retry=retry or ForgeRetry(sleep=sleep),
+            lazy=True,  # objects are fetched only when read: no hidden requests
+            seconds_between_requests=0.25 if throttle else None,
+            seconds_between_writes=1.0 if throttle else None,
+        )
+        self._repo = self._gh.get_repo(settings.repository)
+        self._bot = settings.bot_login
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **options: Any) -> GitHubForge:
+        return cls(Settings.from_env(env), **options)
+
+    def close(self) -> None:
+        self._gh.close()
+
+    def __enter__(self) -> GitHubForge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- identity -------------------------------------------------------------
+
+    @property
+    def bot_login(self) -> str:
+        if self._bot is None:
+            self._bot = self._whoami()
+        return self._bot
+
+    def _whoami(self) -> str:
+        try:
+            _, data = self._gh.requester.requestJsonAndCheck("GET", "/user")
+        except GithubException as exc:
+            if exc.status != 403:
+                raise
+            raise GitHubConfigError(
+                "GitHub refuses GET /user to this token (an App installation token?): "
+                "set GRADER_BOT_LOGIN to the bot's login, e.g. my-app[bot]"
+            ) from exc
+        return str(data["login"])
+
+    def _is_bot(self, login: str) -> bool:
+        return login.lower() == self.bot_login.lower()
+
+    # --- pull requests ------------------------------------------------------------
+
+    def get_pull(self, number: int) -> PullRequest:
+        return _pull(self._repo.get_pull(number))
+
+    def list_open_pulls(self) -> list[PullRequest]:
+        return [_pull(p) for p in self._repo.get_pulls(state="open")]
+
+    def find_pull_by_head(self, sha: str, head_repo: str | None) -> PullRequest | None:
+        # A push updates its PR, so the newest-updated first page nearly always has it.
+        pulls = self._repo.get_pulls(state="open", sort="updated", direction="desc")
+        for pull in map(_pull, pulls):
+            if pull.head_sha == sha and _same_repo(head_repo, pull.head_repo):
+                return pull
+        return None
+
+    def list_pull_files(self, number: int) -> list[ChangedFile]:
+        """The PR's changes; `mode` comes from one recursive tree of the head commit."""
+        files = list(self._repo.get_pull(number).get_files())
+        if not files:
+            return []
+        head = _head_sha(files) or self.get_pull(number).head_sha
+        modes = self._modes(head, {f.filename for f in files})
+        return [_changed(f, modes) for f in files]
+
+    def _modes(self, sha: str, paths: set[str]) -> dict[str, str]:
+        # The files API has no mode. A tree over 100,000 entries comes back
+        # truncated: paths missing from it keep mode None, which callers must
+        # treat as unknown, never as a plain file.
+        tree = self._repo.get_git_tree(sha, recursive=True)
+        return {e.path: e.mode for e in tree.tree if e.path in paths}
+
+    def read_file(self, path: str, ref: str) -> bytes | None:
+        content = self._contents(path, ref)
+        return None if content is None else self._decoded(content)
+
+    def _contents(self, path: str, ref: str) -> ContentFile | None:
+        try:
+            found = self._repo.get_contents(path, ref=ref)
+        except UnknownObjectException:
+            return None
+        if isinstance(found, list) or found.type != "file":
+            return None
+        return found
+
+    def _decoded(self, content: ContentFile) -> bytes:
+        if content.encoding == "base64":
+            return content.decoded_content
+        # Files over 1 MB come with encoding "none" and no content: read the blob.
+        blob = self._repo.get_git_blob(content.sha)
+        return base64.b64decode(blob.content)
+
+    # --- labels -----------------------------------------------------------------------
+
+    def ensure_labels(self, names: Sequence[str]) -> None:
+        have = {label.name.lower() for label in self._repo.get_labels()}
+        for name in dict.fromkeys(n for n in names if n.lower() not in have):
+            self._post(partial(self._create_label, name), _nothing)
+
+    def _create_label(self, name: str) -> None:
+        try:
+            self._repo.create_label(name, LABEL_COLOR)
+        except GithubException as exc:
+            if not (exc.status == 422 and _has_code(exc, "already_exists")):
+                raise  # already_exists: a concurrent run (or our lost first try) made it
+
+    def add_labels(self, number: int, labels: Sequence[str]) -> None:
+        if labels:  # adding is idempotent, so re-posting after a lost answer is safe
+            issue = self._repo.get_issue(number)
+            self._post(lambda: issue.add_to_labels(*labels), _nothing)
+
+    def remove_label(self, number: int, label: str) -> None:
+        url = f"{self._repo.url}/issues/{number}/labels/{quote(label, safe='')}"
+        self._delete(url)
+
+    def set_labels(self, number: int, labels: Sequence[str]) -> None:
+        self._repo.get_issue(number).set_labels(*labels)
+
+    # --- comments -------------------------------------------------------------------
+
+    def bot_comments(self, number: int) -> list[Comment]:
+        comments = self._repo.get_issue(number).get_comments()
+        return [_comment(c) for c in comments if self._is_bot(c.user.login)]
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        issue = self._repo.get_issue(number)
+        return self._post(
+            lambda: _comment(issue.create_comment(body)),
+            lambda: self._posted_comment(number, body),
+        )
+
+    def _posted_comment(self, number: int, body: str) -> Comment | None:
+        # An identical bot comment already on the thread counts as ours.
+        return next((c for c in self.bot_comments(number) if c.body == body), None)
+
+    def edit_comment(self, comment_id: int, body: str) -> None:
+        url = f"{self._repo.url}/issues/comments/{comment_id}"
+        self._gh.requester.requestJsonAndCheck("PATCH", url, input={"body": body})
+
+    def delete_comment(self, comment_id: int) -> None:
+        self._delete(f"{self._repo.url}/issues/comments/{comment_id}")
+
+    # --- issues ------------------------------------------------------------------------
+
+    def find_issue(self, title: str) -> Issue | None:
+        """The oldest open issue the bot created with exactly this title."""
+        params = {"state": "open", "creator": self.bot_login}
+        issues = PaginatedList(GhIssue, self._gh.requester, f"{self._repo.url}/issues", params)
+        found = [
+            i
+            for i in issues
+            if i.pull_request is None and i.title == title and self._is_bot(i.user.login)
+        ]
+        return _issue(min(found, key=lambda i: i.number)) if found else None
+
+    def create_issue(self, title: str, body: str) -> Issue:
+        return self._post(
+            lambda: _issue(self._repo.create_issue(title=title, body=body)),
+            lambda: self.find_issue(title),
+        )
+
+    def edit_issue(self, number: int, body: str) -> None:
+        url = f"{self._repo.url}/issues/{number}"
+        self._gh.requester.requestJsonAndCheck("PATCH", url, input={"body": body})
+
+    def permission(self, login: str) -> str:
+        url = f"{self._repo.url}/collaborators/{quote(login, safe='')}/permission"
+        try:
+            _, data = self._gh.requester.requestJsonAndCheck("GET", url)
+        except UnknownObjectException:
+            return "none"  # not a collaborator
+        role = data.get("role_name")  # maintain and triage show only here
+        return str(role if role in ROLES else data.get("permission", "none"))
+
+    # --- the ledger's branch --------------------------------------------------------------
+
+    def read_state(self, path: str) -> tuple[str, str] | None:
+        content = self._contents(path, self._settings.state_branch)
+        if content is None:
+            return None
+        return self._decoded(content).decode("utf-8"), content.sha
+
+    def write_state(self, path: str, text: str, version: str | None, message: str) -> str:
+        """Compare-and-swap on the blob sha; a lost race raises StateConflict."""
+        data = text.encode("utf-8")
+        if version is not None and _blob_sha(data) == version:
+            return version  # already there: no write
+        try:
+            return self._put_state(path, data, version, message)
+        except UnknownObjectException:
+            if version is not None:
+                raise
+        self._start_state_branch(path, data, message)  # 404: no state branch yet
+        return _blob_sha(data)
+
+    def _put_state(self, path: str, data: bytes, version: str | None, message: str) -> str:
+        branch = self._settings.state_branch
+        try:
+            if version is None:
+                result = self._repo.create_file(path, message, data, branch=branch)
+            else:
+                result = self._repo.update_file(path, message, data, version, branch=branch)
+        except GithubException as exc:
+            if _is_stale(exc):
+                raise StateConflict(f"{path}: {_message(exc)}") from exc
+            raise
+        content = result["content"]
+        assert isinstance(content, ContentFile)
+        return content.sha
+
+    def _start_state_branch(self, path: str, data: bytes, message: str) -> None:
+        """Create the missing branch as a root commit holding the first file.
+
+        A root commit keeps the course's workflows off the branch, so state
+        writes never trigger them. If a concurrent run created the branch
+        first, this write lost the race: StateConflict.
+        """
+        text = data.decode("utf-8")
+        element = InputGitTreeElement(path, "100644", "blob", content=text)
+        # Trees and commits are content-addressed: posting one twice is harmless.
+        tree = self._post(lambda: self._repo.create_git_tree([element]), _nothing)
+        commit = self._post(lambda: self._repo.create_git_commit(message, tree, []), _nothing)
+        ref = f"refs/heads/{self._settings.state_branch}"
+        try:
+            self._post(lambda: self._repo.create_git_ref(ref, commit.sha), _nothing)
+        except GithubException as exc:
+            if exc.status == 422 and "already exists" in _message(exc):
+                raise StateConflict(f"{path}: the state branch appeared meanwhile") from exc
+            raise
+
+    def list_state(self, prefix: str) -> list[str]:
+        try:
+            tree = self._repo.get_git_tree(self._settings.state_branch, recursive=True)
+        except UnknownObjectException:
+            return []
+        return sorted(e.path for e in tree.tree if e.type == "blob" and e.path.startswith(prefix))
+
+    # --- time -------------------------------------------------------------------------------
+
+    def first_graded_at(self, sha: str) -> datetime | None:
+        """When GitHub first ran the grade workflow on this commit (its `created_at`)."""
+        runs = self._repo.get_workflow_runs(head_sha=sha)
+        wanted = self._settings.grade_workflow
+        times = [r.created_at for r in runs if r.path.split("@")[0] == wanted]
+        return min(times, default=None)
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _post(self, post: Callable[[], T], posted: Callable[[], T | None]) -> T:
+        """POST; after an answer that may hide a success, look (`posted`) before re-posting."""
+        for delay in POST_BACKOFF:
+            try:
+                return post()
+            except (GithubException, OSError) as exc:
+                if not _maybe_applied(exc):
+                    raise
+            found = posted()
+            if found is not None:
+                return found
+            self._sleep(delay)
+        return post()
+
+    def _delete(self, url: str) -> None:
+        # 404: already gone, e.g. a retried DELETE whose first attempt worked.
+        with contextlib.suppress(UnknownObjectException):
+            self._gh.requester.requestJsonAndCheck("DELETE", url)
+
+
+# --- conversions ----------------------------------------------------------------------------
+
+
+def _nothing() -> None:
+    """For `_post`: nothing to look for, re-posting is harmless."""
+    return None
+
+
+def _pull(pull: GhPull) -> PullRequest:
+    head_repo = pull.head.repo  # None when the fork was deleted
+    return PullRequest(
+        number=pull.number,
+        author=pull.user.login,
+        head_sha=pull.head.sha,
+        head_repo=head_repo.full_name if head_repo is not None else None,
+        state=pull.state,
+        labels=tuple(label.name for label in pull.labels),
+        title=pull.title,
+    )
+
+
+def _same_repo(wanted: str | None, actual: str | None) -> bool:
+    return wanted is None or (actual or "").lower() == wanted.lower()
+
+
+def _head_sha(files: Sequence[File]) -> str | None:
+    # contents_url ends in ?ref=<head sha>: the commit this very listing describes.
+    refs = parse_qs(urlsplit(files[0].contents_url or "").query).get("ref")
+    return refs[0] if refs else None
+
+
+def _changed(file: File, modes: Mapping[str, str]) -> ChangedFile:
+    return ChangedFile(
+        path=file.filename,
+        status=file.status,
+        previous_path=file.previous_filename,
+        mode=modes.get(file.filename),
+    )
+
+
+def _comment(comment: IssueComment) -> Comment:
+    return Comment(id=comment.id, author=comment.user.login, body=comment.body)
+
+
+def _issue(issue: GhIssue) -> Issue:
+    return Issue(number=issue.number, title=issue.title, body=issue.body or "")
+
+
+def _blob_sha(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data
+    return str(data.get("message", "")) if isinstance(data, dict) else str(data)
+
+
+def _has_code(exc: GithubException, code: str) -> bool:
+    errors = exc.data.get("errors", []) if isinstance(exc.data, dict) else []
+    return any(isinstance(e, dict) and e.get("code") == code for e in errors)
+
+
+def _is_stale(exc: GithubException) -> bool:
+    """409 "does not match" (stale sha) or 422 "sha wasn't supplied" (file appeared)."""
+    return exc.status == 409 or (exc.status == 422 and "sha" in _message(exc))
+
+
+def _maybe_applied(exc: GithubException | OSError) -> bool:
+    """A 5xx or a lost connection: the request may have been applied."""
+    return isinstance(exc, OSError) or exc.status >= 500
