@@ -52,6 +52,7 @@ EVENTS: list[LedgerEvent] = [
     ),
     Override(datetime(2020, 8, 10, tzinfo=UTC), "complete", "tina", "reviewed by hand | <b>ok</b>"),
     Override(datetime(2020, 8, 10, tzinfo=UTC), "incomplete", "Tom-TA"),
+    Override(datetime(2020, 8, 10, tzinfo=UTC), "complete", "course-bot[bot]", "via app"),
     Extension(
         datetime(2020, 10, 24, 12, tzinfo=ZoneInfo("Europe/Berlin")), timedelta(hours=48), "tina"
     ),
@@ -82,9 +83,9 @@ def test_round_trip_keeps_the_offset_and_the_instant() -> None:
 def test_encoding_is_plain_json() -> None:
     data = encode_events(EVENTS)
     assert data[0]["at"] == "2020-08-08T23:59:00-12:00"
-    assert data[4]["at"] == "2020-10-24T12:00:00+02:00"
-    assert data[4]["delta_seconds"] == 172800
-    assert data[5]["delta_seconds"] == 1.5
+    assert data[5]["at"] == "2020-10-24T12:00:00+02:00"
+    assert data[5]["delta_seconds"] == 172800
+    assert data[6]["delta_seconds"] == 1.5
     assert data[-1] == {
         "type": "project-presented",
         "at": "2021-02-20T15:00:00+00:00",
@@ -111,7 +112,7 @@ def test_split_decoders() -> None:
     projects = [e for e in EVENTS if isinstance(e, ProjectPresented)]
     assert decode_record_events(encode_events(record)) == record
     assert decode_project_events(encode_events(projects)) == projects
-    with pytest.raises(ValueError, match=r"events\[8\]\.type: a project event"):
+    with pytest.raises(ValueError, match=r"events\[9\]\.type: a project event"):
         decode_record_events(encode_events(EVENTS))
     with pytest.raises(ValueError, match=r"project\[0\]\.type: expected project-presented"):
         decode_project_events(encode_events(record))
@@ -164,17 +165,17 @@ def broken(path: list[str | int], value: object) -> list[Any]:
         (broken([2, "by"], "tina; rm -rf"), r"events\[2\]\.by: .* is not a GitHub login"),
         (broken([2, "note"], None), r"events\[2\]\.note: expected a string, got null"),
         (broken([2, "note"], "x" * 2001), r"events\[2\]\.note: 2001 characters, at most 2000"),
-        (broken([4, "delta_seconds"], "48h"), r"events\[4\]\.delta_seconds: expected a number"),
+        (broken([5, "delta_seconds"], "48h"), r"events\[5\]\.delta_seconds: expected a number"),
         (
-            broken([4, "delta_seconds"], float("nan")),
-            r"events\[4\]\.delta_seconds: nan seconds is out",
+            broken([5, "delta_seconds"], float("nan")),
+            r"events\[5\]\.delta_seconds: nan seconds is out",
         ),
-        (broken([4, "delta_seconds"], 10**12), r"events\[4\]\.delta_seconds: .* out of range"),
+        (broken([5, "delta_seconds"], 10**12), r"events\[5\]\.delta_seconds: .* out of range"),
         (
-            broken([7, "evaluation", "status"], "pass"),
-            r"events\[7\]\.evaluation\.status: expected one of",
+            broken([8, "evaluation", "status"], "pass"),
+            r"events\[8\]\.evaluation\.status: expected one of",
         ),
-        (broken([8, "by"], ""), r"events\[8\]\.by: '' is not a GitHub login"),
+        (broken([9, "by"], ""), r"events\[9\]\.by: '' is not a GitHub login"),
     ],
 )
 def test_malformed_events_name_the_path(data: object, message: str) -> None:

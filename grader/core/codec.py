@@ -50,7 +50,7 @@ MAX_EXTENSION = timedelta(days=3650)
 ASSIGNMENT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,48}")
 EXERCISE_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 SHA = re.compile(r"[0-9a-f]{4,64}")
-LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
+LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?")  # apps act as name[bot]
 _EXERCISE_STATUSES: tuple[str, ...] = get_args(ExerciseStatus)
 _NOTEBOOK_STATUSES: tuple[str, ...] = get_args(NotebookStatus)
 _OVERRIDE_STATUSES = ("complete", "incomplete")
