@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import warnings
@@ -524,7 +525,10 @@ async def _start(
     client: _GraderClient, env: dict[str, str], scratch: _Scratch, progress: _Progress
 ) -> bool:
     try:
-        await client.async_start_new_kernel(cwd=str(scratch.work), env=env)
+        # The kernel's own stdout/stderr must never reach ours: `grader check
+        # --json` prints one JSON document, and a notebook can os.write(1, ...).
+        streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        await client.async_start_new_kernel(cwd=str(scratch.work), env=env, **streams)
         await client.async_start_new_kernel_client()
     except Exception as err:
         progress.problems.append(
