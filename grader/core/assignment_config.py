@@ -48,9 +48,8 @@ def parse_assignment(r: Report, aid: str, data: object) -> Assignment | None:
 def _deadline(r: Report, path: str, value: object) -> datetime | None:
     """PyYAML yields an aware or naive datetime, a date, or (quoted) a string."""
     if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
+        value = _parse_iso(value.strip())
+        if isinstance(value, str):
             r.error(path, f'"{value}" is not an ISO 8601 date-time; {DEADLINE_HINT}')
             return None
     if isinstance(value, datetime) and value.utcoffset() is not None:
@@ -67,6 +66,16 @@ def _deadline(r: Report, path: str, value: object) -> datetime | None:
     else:
         r.error(path, f"expected a date-time; got {check.describe(value)}; {DEADLINE_HINT}")
     return None
+
+
+def _parse_iso(text: str) -> date | datetime | str:
+    """A quoted deadline as PyYAML would have read it unquoted; `text` when unparsable."""
+    for parse in (date.fromisoformat, datetime.fromisoformat):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    return text
 
 
 def _exercises(r: Report, path: str, value: object) -> tuple[Exercise, ...] | None:
