@@ -160,13 +160,20 @@ def get_permission(routes: Routes, request: Request) -> Response:
 # --- pulls -------------------------------------------------------------------
 
 
-def _pulls(routes: Routes, state: str) -> list[Issue]:
-    issues = sorted(routes.state.issues.values(), key=lambda i: -i.number)
+def _pulls(routes: Routes, query: dict[str, str]) -> list[Issue]:
+    state = query.get("state", "open")
+    key = "updated_at" if query.get("sort") == "updated" else "created_at"
+    descending = query.get("direction", "desc") == "desc"
+    issues = sorted(
+        routes.state.issues.values(),
+        key=lambda i: (getattr(i, key), i.number),
+        reverse=descending,
+    )
     return [i for i in issues if i.pull and state in ("all", i.state)]
 
 
 def list_pulls(routes: Routes, request: Request) -> Response:
-    pulls = _pulls(routes, request.query.get("state", "open"))
+    pulls = _pulls(routes, request.query)
     return routes.page(request, [routes.shapes.pull(i) for i in pulls])
 
 
@@ -345,6 +352,16 @@ def add_issue_labels(routes: Routes, request: Request) -> Response:
         label = routes.state.label(name)
         if label.name.lower() not in [x.lower() for x in issue.labels]:
             issue.labels.append(label.name)
+    return Response(200, routes.shapes.labels_of(issue))
+
+
+def set_issue_labels(routes: Routes, request: Request) -> Response:
+    issue = routes.issue(request.groups[0])
+    if issue is None:
+        return not_found()
+    body = request.body
+    names = body.get("labels", []) if isinstance(body, dict) else body or []
+    issue.labels = list(dict.fromkeys(routes.state.label(name).name for name in names))
     return Response(200, routes.shapes.labels_of(issue))
 
 
@@ -588,6 +605,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("DELETE", r"{repo}/issues/comments/(\d+)", delete_comment),
     ("GET", r"{repo}/issues/(\d+)/labels", issue_labels),
     ("POST", r"{repo}/issues/(\d+)/labels", add_issue_labels),
+    ("PUT", r"{repo}/issues/(\d+)/labels", set_issue_labels),
     ("DELETE", r"{repo}/issues/(\d+)/labels/([^/]+)", remove_issue_label),
     ("GET", "{repo}/labels", list_labels),
     ("POST", "{repo}/labels", create_label),

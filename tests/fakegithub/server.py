@@ -106,7 +106,9 @@ class FakeGitHub:
         self.routes = Routes(self.state, Shapes(self.state, self.api_url, self.web_url))
         self._log: list[Logged] = []
         self._faults: list[Fault] = []
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
 
     # --- lifecycle ---------------------------------------------------------
 
@@ -273,6 +275,7 @@ class FakeGitHub:
                 pull.files = [f if isinstance(f, PullFile) else PullFile(f) for f in files]
             self.state.pull_commit(sha, pull.files, pull.base_ref)
             pull.head_sha = sha
+            self.state.issues[number].updated_at = self.state.clock.now()
 
     def close_pull(self, number: int) -> None:
         with self.state.lock:
