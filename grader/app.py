@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from grader.adapters.artifact import GradedNotebook, cell_hashes
 from grader.adapters.ledger import Ledger, StudentHistory
@@ -58,7 +59,9 @@ class Outcome:
     states: tuple[RecordState, ...] = ()
 
 
-def state_of(ctx: Context, student: str, assignment: Assignment, history: StudentHistory, now: datetime) -> RecordState:
+def state_of(
+    ctx: Context, student: str, assignment: Assignment, history: StudentHistory, now: datetime
+) -> RecordState:
     extension = ctx.course.extensions.get(student.lower(), {}).get(assignment.id, timedelta(0))
     return derive(
         student.lower(),
@@ -74,7 +77,9 @@ def latest_evaluation(events: Sequence[Event]) -> Evaluation | None:
     """The evaluation of the most recent submission, after any regrade of it."""
     by_sha: dict[str, Evaluation] = {}
     last_sha: str | None = None
-    for event in sorted((e for e in events if isinstance(e, Submission | Regrade)), key=lambda e: e.at):
+    for event in sorted(
+        (e for e in events if isinstance(e, Submission | Regrade)), key=lambda e: e.at
+    ):
         by_sha[event.sha] = event.evaluation
         if isinstance(event, Submission):
             last_sha = event.sha
@@ -118,9 +123,16 @@ def combined_labels(ctx: Context, states: Sequence[RecordState]) -> frozenset[st
     return merged | {names.incomplete} if merged else merged
 
 
-def publish_pr_view(ctx: Context, pr: PullRequest, parts: Sequence[tuple[Assignment, RecordState, Evaluation | None]], at: datetime) -> None:
+def publish_pr_view(
+    ctx: Context,
+    pr: PullRequest,
+    parts: Sequence[tuple[Assignment, RecordState, Evaluation | None]],
+    at: datetime,
+) -> None:
     body = "\n\n".join(
-        render.pr_comment(course=ctx.course, assignment=a, state=s, evaluation=e, now=at, student=pr.author)
+        render.pr_comment(
+            course=ctx.course, assignment=a, state=s, evaluation=e, now=at, student=pr.author
+        )
         for a, s, e in parts
     )
     upsert_sticky(ctx, pr.number, body)
@@ -136,8 +148,10 @@ def _record(history: StudentHistory, assignment: str, submission: Submission) ->
     earlier = [e for e in events if isinstance(e, Submission | Regrade) and e.sha == submission.sha]
     if not earlier:
         events.append(submission)
-    elif latest_evaluation([e for e in events if e.sha == submission.sha]) != submission.evaluation:
-        events.append(Regrade(at=submission.at, sha=submission.sha, evaluation=submission.evaluation))
+    elif latest_evaluation(earlier) != submission.evaluation:
+        events.append(
+            Regrade(at=submission.at, sha=submission.sha, evaluation=submission.evaluation)
+        )
 
 
 def handle_submission(
@@ -178,7 +192,9 @@ def record_graded(
         assignment = ctx.course.assignments[assignment_id]
         evaluation = evaluations.get(path) or missing_result(assignment_id, path)
         submission = Submission(at=graded_at, sha=pr.head_sha, pr=pr.number, evaluation=evaluation)
-        history = ctx.ledger.update(pr.author, lambda h, a=assignment_id, s=submission: _record(h, a, s))
+        history = ctx.ledger.update(
+            pr.author, partial(_record, assignment=assignment_id, submission=submission)
+        )
         state = state_of(ctx, pr.author, assignment, history, graded_at)
         parts.append((assignment, state, evaluation))
     publish_pr_view(ctx, pr, parts, graded_at)
@@ -221,16 +237,24 @@ def publish(
     refusal = refuse(ctx, pr, scope)
     if refusal is not None:
         return refusal
-    committed = {path: read_cells(ctx.forge.read_file(path, run.head_sha) or b"") for _, path in scope.notebooks}
+    committed = {
+        path: read_cells(ctx.forge.read_file(path, run.head_sha) or b"")
+        for _, path in scope.notebooks
+    }
     problem = evidence if isinstance(evidence, str) else check_evidence(scope, evidence, committed)
     if problem is not None:
-        static = [static_evaluation(ctx.course.assignments[a], committed[p]) for a, p in scope.notebooks]
-        upsert_sticky(ctx, pr.number, render.evidence_invalid(problem, static))
+        static = [
+            static_problems(ctx.course.assignments[a], committed[p]) for a, p in scope.notebooks
+        ]
+        upsert_sticky(
+            ctx, pr.number, render.evidence_invalid(problem, [x for xs in static for x in xs])
+        )
         return Outcome(f"evidence invalid: {problem}")
     graded_at = ctx.forge.first_graded_at(run.head_sha) or run.created_at
     if graded_at is None:
         return Outcome("ignored: GitHub gave no time for this run")
-    by_path = {n.path.lower(): n.evaluation for n in evidence if not isinstance(evidence, str)}
+    assert not isinstance(evidence, str)  # check_evidence returned None
+    by_path = {n.path.lower(): n.evaluation for n in evidence}
     evaluations = {path: by_path[path.lower()] for _, path in scope.notebooks}
     return record_graded(ctx, pr, scope, evaluations, graded_at)
 
@@ -254,9 +278,15 @@ def check_evidence(
     return None
 
 
-def static_evaluation(assignment: Assignment, cells: Sequence[Cell] | None) -> Evaluation:
+def static_problems(assignment: Assignment, cells: Sequence[Cell] | None) -> list[str]:
     """What can be said without trusted execution: missing and empty exercises."""
-    return evaluate(assignment, NotebookRun(cells=tuple(cells or ()), readable=cells is not None))
+    run = NotebookRun(cells=tuple(cells or ()), readable=cells is not None)
+    found = evaluate(assignment, run)
+    return [
+        f"{assignment.id}, exercise {x.id}: {x.status}" + (f" ({x.detail})" if x.detail else "")
+        for x in found.exercises
+        if x.status in ("missing", "empty")
+    ]
 
 
 def missing_result(assignment: str, path: str) -> Evaluation:
@@ -282,15 +312,17 @@ def handle_command(
     parsed = commands.parse(body)
     if not parsed:
         return Outcome("no command")
-    if not commands.is_authorised(author, tas=ctx.course.tas, permission=ctx.forge.permission(author)):
+    if not commands.is_authorised(
+        author, tas=ctx.course.tas, permission=ctx.forge.permission(author)
+    ):
         ctx.forge.create_comment(number, render.command_refused(author))
         return Outcome(f"refused: {author} may not run grader commands")
-    errors = [c for c in parsed if isinstance(c, commands.CommandError)]
+    valid, errors = commands.partition(parsed)
     if errors:
         ctx.forge.create_comment(number, render.command_error([str(e) for e in errors]))
         return Outcome("command error")
     outcome = Outcome("no change")
-    for command in parsed:
+    for command in valid:
         outcome = _apply_command(ctx, number, author, command, now, regrader)
     return outcome
 
@@ -307,7 +339,15 @@ def _apply_command(
         return _project(ctx, number, author, command, now)
     tracking = ctx.forge.find_issue(ctx.course.tracking_issue_title)
     if tracking is not None and tracking.number == number:
-        ctx.forge.create_comment(number, render.command_error(["Only `/grader project presented` works on the tracking issue; run the other commands on the student's pull request."]))
+        ctx.forge.create_comment(
+            number,
+            render.command_error(
+                [
+                    "Only `/grader project presented` works on the tracking issue; "
+                    "run the other commands on the student's pull request."
+                ]
+            ),
+        )
         return Outcome("command on the tracking issue")
     pr = ctx.forge.get_pull(number)
     scope = check_scope(pr.author, ctx.forge.list_pull_files(number), ctx.course.assignments)
@@ -315,9 +355,13 @@ def _apply_command(
     for assignment_id, path in scope.notebooks:
         assignment = ctx.course.assignments[assignment_id]
         event = _command_event(command, author, now, pr, path, assignment, regrader)
-        history = ctx.ledger.update(pr.author, lambda h, a=assignment_id, e=event: _append(h, a, e))
+        history = ctx.ledger.update(
+            pr.author, partial(_append, assignment=assignment_id, event=event)
+        )
         state = state_of(ctx, pr.author, assignment, history, now)
-        parts.append((assignment, state, latest_evaluation(history.assignments.get(assignment_id, []))))
+        parts.append(
+            (assignment, state, latest_evaluation(history.assignments.get(assignment_id, [])))
+        )
     if parts:
         publish_pr_view(ctx, pr, parts, now)
     return Outcome(f"{type(command).__name__} on PR #{number}", tuple(s for _, s, _ in parts))
@@ -348,12 +392,17 @@ def _command_event(
     return None
 
 
-def _project(ctx: Context, number: int, author: str, command: commands.ProjectCmd, now: datetime) -> Outcome:
+def _project(
+    ctx: Context, number: int, author: str, command: commands.ProjectCmd, now: datetime
+) -> Outcome:
     logins = list(command.logins)
     if not logins:
         tracking = ctx.forge.find_issue(ctx.course.tracking_issue_title)
         if tracking is not None and tracking.number == number:
-            ctx.forge.create_comment(number, render.command_error(["Name the group: `/grader project presented @alice @bob`."]))
+            ctx.forge.create_comment(
+                number,
+                render.command_error(["Name the group: `/grader project presented @alice @bob`."]),
+            )
             return Outcome("project command without names")
         logins = [ctx.forge.get_pull(number).author]
     event = ProjectPresented(at=now, by=author)
@@ -369,7 +418,9 @@ def students_of(ctx: Context, histories: dict[str, StudentHistory]) -> list[str]
     return sorted(set(ctx.course.roster) | set(histories), key=str.lower)
 
 
-def all_states(ctx: Context, histories: dict[str, StudentHistory], now: datetime) -> dict[tuple[str, str], RecordState]:
+def all_states(
+    ctx: Context, histories: dict[str, StudentHistory], now: datetime
+) -> dict[tuple[str, str], RecordState]:
     return {
         (student, a.id): state_of(ctx, student, a, histories.get(student, StudentHistory()), now)
         for student in students_of(ctx, histories)
@@ -377,7 +428,9 @@ def all_states(ctx: Context, histories: dict[str, StudentHistory], now: datetime
     }
 
 
-def all_certificates(ctx: Context, histories: dict[str, StudentHistory], states: dict[tuple[str, str], RecordState]) -> list[Certificate]:
+def all_certificates(
+    ctx: Context, histories: dict[str, StudentHistory], states: dict[tuple[str, str], RecordState]
+) -> list[Certificate]:
     return [
         certificate(
             student,
@@ -393,7 +446,12 @@ def render_tracker(ctx: Context, now: datetime) -> list[str]:
     """Re-render the tracking issue from the ledger; writes only changed pages."""
     histories = dict(ctx.ledger.all())
     states = all_states(ctx, histories, now)
-    pages = tracker.tracker_pages(course=ctx.course, states=states, certificates=all_certificates(ctx, histories, states), now=now)
+    pages = tracker.tracker_pages(
+        course=ctx.course,
+        states=states,
+        certificates=all_certificates(ctx, histories, states),
+        now=now,
+    )
     write_pages(ctx, pages)
     return pages
 
@@ -405,7 +463,9 @@ def write_pages(ctx: Context, pages: Sequence[str]) -> None:
         issue = ctx.forge.create_issue(title, pages[0])
     elif issue.body != pages[0]:
         ctx.forge.edit_issue(issue.number, pages[0])
-    extra = [c for c in ctx.forge.bot_comments(issue.number) if c.body.startswith("<!-- grader:tracker")]
+    extra = [
+        c for c in ctx.forge.bot_comments(issue.number) if c.body.startswith("<!-- grader:tracker")
+    ]
     for i, page in enumerate(pages[1:]):
         if i < len(extra):
             if extra[i].body != page:
@@ -414,7 +474,6 @@ def write_pages(ctx: Context, pages: Sequence[str]) -> None:
             ctx.forge.create_comment(issue.number, page)
     for stale in extra[len(pages) - 1 :]:
         ctx.forge.delete_comment(stale.id)
-
 
 
 # --- use case: reconcile --------------------------------------------------------
@@ -439,7 +498,13 @@ def reconcile(ctx: Context, now: datetime) -> int:
             if not any(isinstance(e, Submission) and e.pr == pr.number for e in events):
                 continue  # never graded: the next push or a re-run of grade records it
             assignment = ctx.course.assignments[assignment_id]
-            parts.append((assignment, state_of(ctx, pr.author, assignment, history, now), latest_evaluation(events)))
+            parts.append(
+                (
+                    assignment,
+                    state_of(ctx, pr.author, assignment, history, now),
+                    latest_evaluation(events),
+                )
+            )
         if parts:
             at = max(s.submitted_at or now for _, s, _ in parts)
             publish_pr_view(ctx, pr, parts, at)

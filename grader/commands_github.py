@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,21 +19,31 @@ from typing import Any
 
 from grader import app, cli
 from grader.adapters import actions
-from grader.adapters.artifact import EvidenceInvalid, GradedNotebook, cell_hashes, read_result, write_result
+from grader.adapters.artifact import (
+    EvidenceInvalid,
+    GradedNotebook,
+    cell_hashes,
+    read_result,
+    write_result,
+)
 from grader.adapters.course import load_course
 from grader.adapters.grading import grade_runs
 from grader.adapters.ledger import Ledger
-from grader.adapters.runner import read_cells_bytes
+from grader.adapters.runner import read_cells
 from grader.core import render
-from grader.core.model import CourseConfig
+from grader.core.model import Cell, CourseConfig
 from grader.ports import Forge
 
 AddCourse = Callable[[argparse.ArgumentParser], None]
 
 
 def register(sub: Any, add_course: AddCourse) -> None:
-    p = sub.add_parser("run-submission", help="(grade workflow) execute a PR's notebooks; no network")
-    p.add_argument("directory", type=Path, metavar="DIR", help="the PR's submissions/<login>/ folder")
+    p = sub.add_parser(
+        "run-submission", help="(grade workflow) execute a PR's notebooks; no network"
+    )
+    p.add_argument(
+        "directory", type=Path, metavar="DIR", help="the PR's submissions/<login>/ folder"
+    )
     p.add_argument("--out", type=Path, required=True, help="folder for the result artifact")
     p.add_argument("--jobs", type=int, default=1)
     add_course(p)
@@ -51,7 +62,9 @@ def register(sub: Any, add_course: AddCourse) -> None:
     add_course(p)
     p.set_defaults(handler=cmd_ta_command)
 
-    p = sub.add_parser("reconcile", help="(reconcile workflow) repair labels and comments, re-render")
+    p = sub.add_parser(
+        "reconcile", help="(reconcile workflow) repair labels and comments, re-render"
+    )
     add_course(p)
     p.set_defaults(handler=cmd_reconcile)
 
@@ -80,11 +93,15 @@ def cmd_run_submission(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     course = load_course(args.course)
     folder: Path = args.directory
     login = folder.resolve().name
-    notebooks = sorted(p for p in folder.glob("*.ipynb") if p.stem in course.assignments and not p.is_symlink())
+    notebooks = sorted(
+        p for p in folder.glob("*.ipynb") if p.stem in course.assignments and not p.is_symlink()
+    )
     items = [(p, course.assignments[p.stem]) for p in notebooks]
     graded = grade_runs(course, items, base_env=env, jobs=max(1, args.jobs))
     results = [
-        GradedNotebook(path=f"submissions/{login}/{p.name}", evaluation=ev, cell_hashes=cell_hashes(run.cells))
+        GradedNotebook(
+            path=f"submissions/{login}/{p.name}", evaluation=ev, cell_hashes=cell_hashes(run.cells)
+        )
         for (p, _), (run, ev) in zip(items, graded, strict=True)
     ]
     summary = render.step_summary([ev for _, ev in graded])
@@ -115,6 +132,15 @@ def load_evidence(folder: Path) -> list[GradedNotebook] | str:
         return str(exc)
 
 
+def read_committed_cells(data: bytes) -> list[Cell] | None:
+    """The committed notebook's cells, parsed exactly as the runner parsed them."""
+    with tempfile.TemporaryDirectory(prefix="grader-committed-") as tmp:
+        path = Path(tmp) / "committed.ipynb"
+        path.write_bytes(data)
+        cells, problems = read_cells(path)
+    return None if problems else list(cells)
+
+
 def cmd_publish(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     course = load_course(args.course)
     event = actions.load_event(env)
@@ -122,7 +148,7 @@ def cmd_publish(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if actions.text(event, "repository", "full_name") != env.get("GITHUB_REPOSITORY"):
         return report(env, app.Outcome("ignored: the run belongs to another repository"))
     ctx = github_context(course, env)
-    outcome = app.publish(ctx, run, load_evidence(args.artifact), read_cells_bytes)
+    outcome = app.publish(ctx, run, load_evidence(args.artifact), read_committed_cells)
     return report(env, outcome)
 
 
@@ -142,7 +168,12 @@ def cmd_ta_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     body = actions.text(event, "comment", "body")
     author = actions.text(event, "comment", "user", "login")
     number = actions.integer(event, "issue", "number")
-    if actions.text(event, "action") != "created" or body is None or author is None or number is None:
+    if (
+        actions.text(event, "action") != "created"
+        or body is None
+        or author is None
+        or number is None
+    ):
         return report(env, app.Outcome("ignored: not a new comment"))
     if actions.text(event, "comment", "user", "type") == "Bot":
         return report(env, app.Outcome("ignored: comment by a bot"))
@@ -157,4 +188,6 @@ def cmd_reconcile(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     repaired = app.reconcile(ctx, now_utc())
     print(f"grader: reconciled {repaired} pull request(s)", file=sys.stderr)  # noqa: T201
     pages = app.render_tracker(ctx, now_utc())
-    return report(env, app.Outcome(f"reconciled {repaired} PR(s); tracker has {len(pages)} page(s)"))
+    return report(
+        env, app.Outcome(f"reconciled {repaired} PR(s); tracker has {len(pages)} page(s)")
+    )

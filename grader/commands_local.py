@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,6 @@ from grader.adapters.course import load_course
 from grader.adapters.grading import grade_many
 from grader.adapters.notebooks import write_notebook
 from grader.core.codec import encode_evaluation
-from grader.core.config import ConfigError
 from grader.core.model import Assignment, CourseConfig, Evaluation
 from grader.core.scenario import ScenarioError, parse_scenario
 from grader.core.template import template_notebook
@@ -61,7 +61,13 @@ def register(sub: Any, add_course: AddCourse) -> None:
     p = sub.add_parser("export", help="export records and certificates (from a local forge)")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--forge", type=Path, default=Path("demo-output/forge"))
-    p.add_argument("--now", help="clock for open/missing (default: now)")
+    p.add_argument("--now", help="clock for open/missing, ISO 8601 with offset (default: now)")
+    p.add_argument(
+        "--certificates", action="store_true", help="CSV of certificates instead of records"
+    )
+    p.add_argument(
+        "--github", action="store_true", help="read the ledger on GitHub (Actions environment)"
+    )
     add_course(p)
     p.set_defaults(handler=cmd_export)
 
@@ -74,7 +80,7 @@ def resolve_assignment(course: CourseConfig, assignment_id: str, notebook: Path)
         return course.assignments[assignment_id]
     except KeyError:
         known = ", ".join(course.assignments) or "none"
-        raise ConfigError(
+        raise cli.UsageError(
             f"{notebook}: unknown assignment {assignment_id!r} (from "
             f"{'--assignment' if notebook.stem != assignment_id else 'the file name'}); "
             f"known assignments: {known}. Name the file <assignment>.ipynb or pass --assignment."
@@ -89,11 +95,21 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.jobs < 1:
         raise cli.UsageError("--jobs must be at least 1")
     course = load_course(args.course)
-    items = [(nb, resolve_assignment(course, args.assignment or nb.stem, nb)) for nb in args.notebooks]
+    items = [
+        (nb, resolve_assignment(course, args.assignment or nb.stem, nb)) for nb in args.notebooks
+    ]
     with console.progress(len(items), "Checking notebooks") as advance:
-        evaluations = grade_many(course, items, base_env=env, jobs=args.jobs, on_done=lambda i, e: advance())
+        evaluations = grade_many(
+            course, items, base_env=env, jobs=args.jobs, on_done=lambda i, e: advance()
+        )
     if args.json:
-        cli.print_json({"results": [result_json(nb, ev) for (nb, _), ev in zip(items, evaluations, strict=True)]})
+        cli.print_json(
+            {
+                "results": [
+                    result_json(nb, ev) for (nb, _), ev in zip(items, evaluations, strict=True)
+                ]
+            }
+        )
     else:
         console.print_check_table([nb for nb, _ in items], evaluations)
     return cli.OK if all(e.complete for e in evaluations) else cli.INCOMPLETE
@@ -130,7 +146,9 @@ def load_scenario_file(path: Path) -> Any:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
 
 
-def run_simulation(scenario_path: Path, course_dir: Path, forge_dir: Path, env: Mapping[str, str], verbose: bool) -> Any:
+def run_simulation(
+    scenario_path: Path, course_dir: Path, forge_dir: Path, env: Mapping[str, str], verbose: bool
+) -> Any:
     from grader.adapters.localforge import LocalForge
     from grader.simulate import Simulation, with_scenario_people
 
@@ -181,16 +199,49 @@ def cmd_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return cli.OK
 
 
+def export_context(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
+    from grader import app
+    from grader.adapters.ledger import Ledger
+
+    course = load_course(args.course)
+    if args.github:
+        from grader.adapters.github import GitHubForge
+
+        forge: Any = GitHubForge.from_env(env)
+    else:
+        from grader.adapters.localforge import LocalForge
+
+        if not (args.forge / "forge.json").exists():
+            raise cli.UsageError(
+                f"{args.forge} is not a local forge folder; run `grader demo` or pass --forge"
+            )
+        forge = LocalForge(args.forge)
+    return app.Context(forge=forge, course=course, ledger=Ledger(forge))
+
+
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise cli.UsageError(f"--now {value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise cli.UsageError("--now needs a UTC offset, e.g. 2020-08-12T00:00:00Z")
+    return moment
+
+
 def cmd_export(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from grader.exporting import export_rows
 
-    rows, certificates = export_rows(args.course, args.forge, args.now)
+    rows, certificates = export_rows(export_context(args, env), parse_now(args.now))
     if args.format == "json":
         cli.print_json({"records": rows, "certificates": certificates})
         return cli.OK
+    table = certificates if args.certificates else rows
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["student"])
+    writer = csv.DictWriter(buffer, fieldnames=list(table[0]) if table else ["student"])
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(table)
     sys.stdout.write(buffer.getvalue())
     return cli.OK

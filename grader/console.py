@@ -58,9 +58,15 @@ def print_check_table(notebooks: Sequence[Path], evaluations: Sequence[Evaluatio
     table.add_column("status")
     table.add_column("exercises", overflow="fold")
     for notebook, ev in zip(notebooks, evaluations, strict=True):
-        lines = [f"{x.id}: {_styled(x.status)}" + (f" — {x.detail}" if x.detail and x.status != "ok" else "") for x in ev.exercises]
+        lines = [
+            f"{x.id}: {_styled(x.status)}"
+            + (f" — {x.detail}" if x.detail and x.status != "ok" else "")
+            for x in ev.exercises
+        ]
         lines += [f"[red]problem:[/red] {p}" for p in ev.problems]
-        table.add_row(str(notebook), ev.assignment, _styled(ev.status), "\n".join(lines) or "(no exercises)")
+        table.add_row(
+            str(notebook), ev.assignment, _styled(ev.status), "\n".join(lines) or "(no exercises)"
+        )
     Console(highlight=False).print(table, markup=True)
 
 

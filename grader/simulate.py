@@ -65,7 +65,9 @@ class Simulation:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / name
             path.write_bytes(content)
-            self._cache[key] = grade_many(self.course, [(path, assignment)], base_env=self.base_env)[0]
+            self._cache[key] = grade_many(
+                self.course, [(path, assignment)], base_env=self.base_env
+            )[0]
         return self._cache[key]
 
     def submit(self, event: SubmitEvent) -> None:
@@ -78,7 +80,9 @@ class Simulation:
         key = (event.student, assignment.id)
         number = self.prs.get(key)
         if number is None or event.new_pr:
-            number = self.forge.open_pull(event.student, {path: content}, title=f"{assignment.id} by {event.student}")
+            number = self.forge.open_pull(
+                event.student, {path: content}, title=f"{assignment.id} by {event.student}"
+            )
             self.prs[key] = number
             self.pr_owner[number] = key
             sha = self.forge.get_pull(number).head_sha
@@ -101,7 +105,9 @@ class Simulation:
         else:
             number = self.tracking_issue(event.at)
         self.forge.post_comment_as(event.author, number, event.body)
-        outcome = app.handle_command(self.ctx, number, event.author, event.body, event.at, self.regrade)
+        outcome = app.handle_command(
+            self.ctx, number, event.author, event.body, event.at, self.regrade
+        )
         self.progress(f"{event.at.isoformat()} {event.author}: {outcome.message}")
 
     def regrade(self, pr: PullRequest, path: str, assignment: Assignment) -> Evaluation:
@@ -123,7 +129,9 @@ class Simulation:
             return self.course.assignments[assignment_id]
         except KeyError:
             known = ", ".join(self.course.assignments) or "none"
-            raise ScenarioError(f"{where}: unknown assignment {assignment_id!r}; the course has: {known}") from None
+            raise ScenarioError(
+                f"{where}: unknown assignment {assignment_id!r}; the course has: {known}"
+            ) from None
 
     def run(self, scenario: Scenario) -> SimulationResult:
         for event in scenario.events:
@@ -142,12 +150,22 @@ class Simulation:
         certificates = app.all_certificates(ctx, histories, states)
         return SimulationResult(
             records=[
-                {"student": s.student, "assignment": s.assignment, "status": s.status, "override": s.override}
+                {
+                    "student": s.student,
+                    "assignment": s.assignment,
+                    "status": s.status,
+                    "override": s.override,
+                }
                 for s in states.values()
             ],
             pull_requests=[self.pr_json(n) for n in self.forge.pull_numbers()],
             certificates=[
-                {"student": c.student, "complete": c.complete, "counted": c.counted, "eligible": c.eligible}
+                {
+                    "student": c.student,
+                    "complete": c.complete,
+                    "counted": c.counted,
+                    "eligible": c.eligible,
+                }
                 for c in certificates
             ],
             tracker="\n\n".join(pages),

@@ -34,7 +34,8 @@ def tagged(source: str, tag: str) -> nbformat.NotebookNode:
 
 NOTEBOOKS = {
     "w1-complete": notebook(
-        new_markdown_cell("# Week 1\n\n## Exercise 1: square"),
+        new_markdown_cell("# Week 1"),
+        new_markdown_cell("## Exercise 1: square"),
         new_code_cell("def square(x):\n    return x * x\n\nsquare(4)"),
         new_markdown_cell("## Exercise summary"),
         new_markdown_cell(SUMMARY),

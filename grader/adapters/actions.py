@@ -20,7 +20,9 @@ class EventError(Exception):
 def load_event(env: Mapping[str, str]) -> dict[str, Any]:
     path = env.get("GITHUB_EVENT_PATH")
     if not path:
-        raise EventError("GITHUB_EVENT_PATH is not set; run this command from a GitHub Actions workflow")
+        raise EventError(
+            "GITHUB_EVENT_PATH is not set; run this command from a GitHub Actions workflow"
+        )
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

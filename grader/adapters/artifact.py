@@ -49,7 +49,11 @@ def write_result(out: Path, notebooks: Sequence[GradedNotebook], summary: str) -
     data = {
         "schema": SCHEMA,
         "notebooks": [
-            {"path": n.path, "evaluation": encode_evaluation(n.evaluation), "cells": list(n.cell_hashes)}
+            {
+                "path": n.path,
+                "evaluation": encode_evaluation(n.evaluation),
+                "cells": list(n.cell_hashes),
+            }
             for n in notebooks
         ],
     }
@@ -59,10 +63,15 @@ def write_result(out: Path, notebooks: Sequence[GradedNotebook], summary: str) -
 
 def _check_folder(folder: Path) -> Path:
     if not folder.is_dir() or folder.is_symlink():
-        raise EvidenceInvalid("the grading artifact is missing (the grade run may have been cancelled, timed out or be awaiting approval)")
+        raise EvidenceInvalid(
+            "the grading artifact is missing (the grade run may have been cancelled, "
+            "timed out or be awaiting approval)"
+        )
     entries = list(folder.iterdir())
     if len(entries) > MAX_FILES:
-        raise EvidenceInvalid(f"the artifact holds {len(entries)} entries; at most {MAX_FILES} are expected")
+        raise EvidenceInvalid(
+            f"the artifact holds {len(entries)} entries; at most {MAX_FILES} are expected"
+        )
     for entry in entries:
         mode = entry.lstat().st_mode
         if not stat.S_ISREG(mode):
@@ -101,7 +110,11 @@ def read_result(folder: Path) -> list[GradedNotebook]:
         data = json.loads(result.read_bytes())
     except (ValueError, UnicodeDecodeError):
         raise EvidenceInvalid("result.json is not valid JSON") from None
-    if not isinstance(data, dict) or set(data) != {"schema", "notebooks"} or data["schema"] != SCHEMA:
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"schema", "notebooks"}
+        or data["schema"] != SCHEMA
+    ):
         raise EvidenceInvalid(f"result.json does not follow schema {SCHEMA}")
     items = data["notebooks"]
     if not isinstance(items, list) or len(items) > MAX_NOTEBOOKS:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.core.codec import decode_events, encode_events
+from grader.core.codec import decode_project_events, decode_record_events, encode_events
 from grader.core.model import Event, ProjectPresented
 from grader.ports import Forge, StateConflict
 
@@ -46,8 +46,8 @@ def _decode_shard(text: str) -> Shard:
     for login, entry in data.get("students", {}).items():
         history = StudentHistory()
         for assignment, events in entry.get("assignments", {}).items():
-            history.assignments[assignment] = decode_events(events)
-        history.project = [e for e in decode_events(entry.get("project", [])) if isinstance(e, ProjectPresented)]
+            history.assignments[assignment] = decode_record_events(events, f"{login}.{assignment}")
+        history.project = decode_project_events(entry.get("project", []), f"{login}.project")
         shard[login] = history
     return shard
 
@@ -57,7 +57,9 @@ def _encode_shard(shard: Shard) -> str:
     for login in sorted(shard):
         history = shard[login]
         students[login] = {
-            "assignments": {a: encode_events(history.assignments[a]) for a in sorted(history.assignments)},
+            "assignments": {
+                a: encode_events(history.assignments[a]) for a in sorted(history.assignments)
+            },
             "project": encode_events(history.project),
         }
     return json.dumps({"version": 1, "students": students}, indent=1, sort_keys=True) + "\n"

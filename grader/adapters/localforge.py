@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -21,6 +23,13 @@ from grader.core.model import ChangedFile, Comment, Issue, PullRequest
 from grader.ports import StateConflict
 
 BOT_LOGIN = "grader[bot]"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Readers never see a half-written file (concurrent tests read while writing)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def blob_sha(data: bytes) -> str:
@@ -48,14 +57,14 @@ class LocalForge:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def _save(self, path: Path, data: Any) -> None:
-        path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        atomic_write(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8"))
 
     def _write(self, path: Path, data: Any) -> None:
         """A counted write: skipped when the file already holds `data`."""
         text = json.dumps(data, indent=1, sort_keys=True) + "\n"
         if path.exists() and path.read_text(encoding="utf-8") == text:
             return
-        path.write_text(text, encoding="utf-8")
+        atomic_write(path, text.encode("utf-8"))
         self.writes += 1
 
     def _meta(self) -> dict[str, Any]:
@@ -89,6 +98,7 @@ class LocalForge:
             "head_repo": f"{author}/course",
             "commits": [],
             "tree": {},
+            "trees": {},
         }
         self._save(self._pull_path(number), data)
         self.push(number, files)
@@ -106,6 +116,7 @@ class LocalForge:
         # the same commit, as a force-push back to an old commit does on GitHub.
         head = blob_sha(json.dumps(sorted(tree.items())).encode())
         data["tree"] = tree
+        data["trees"][head] = tree
         data["commits"].append(head)
         self._save(self._pull_path(number), data)
         return head
@@ -169,8 +180,10 @@ class LocalForge:
     def read_file(self, path: str, ref: str) -> bytes | None:
         for number in self.pull_numbers():
             data = self._pull_data(number)
-            if ref in data["commits"] and path in data["tree"]:
-                return (self.root / "blobs" / data["tree"][path]).read_bytes()
+            blob = data["trees"].get(ref, {}).get(path)
+            if blob is not None:
+                content: bytes = (self.root / "blobs" / blob).read_bytes()
+                return content
         return None
 
     def ensure_labels(self, names: Sequence[str]) -> None:
@@ -258,7 +271,7 @@ class LocalForge:
         if current == blob_sha(data):
             return current
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        atomic_write(target, data)
         self.writes += 1
         return blob_sha(data)
 

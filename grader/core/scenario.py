@@ -62,7 +62,9 @@ def _mapping(value: object, where: str, allowed: set[str]) -> Mapping[str, objec
         raise _fail(where, "expected a mapping")
     unknown = sorted(str(k) for k in value if k not in allowed)
     if unknown:
-        raise _fail(where, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        raise _fail(
+            where, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
     return value
 
 
@@ -75,7 +77,9 @@ def _time(value: object, where: str) -> datetime:
     if not isinstance(value, datetime):
         raise _fail(where, "expected a time like 2020-08-07T10:00:00+02:00")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise _fail(where, "time has no UTC offset; write it like 2020-08-07T10:00:00+02:00 or ...Z")
+        raise _fail(
+            where, "time has no UTC offset; write it like 2020-08-07T10:00:00+02:00 or ...Z"
+        )
     return value
 
 
