@@ -239,6 +239,12 @@ COURSE_ERRORS: list[tuple[str, object, str]] = [
         "course.yml: requirements: ",
     ),
     (
+        "requirements with backslashes",
+        course(requirements="exercises\\requirements.txt"),
+        "course.yml: requirements: ",
+    ),
+    ("requirements is the root", course(requirements="./"), "course.yml: requirements: "),
+    (
         "requirements not text",
         course(requirements=["torch"]),
         "course.yml: requirements: expected a non-empty string",

@@ -4,6 +4,10 @@ Pure: the adapter (`grader.adapters.course`) reads the files and hands us what
 `yaml.safe_load` returned. Every problem names its file and key path, and all
 of them are collected before `ConfigError` is raised, so a maintainer fixes a
 broken course in one round trip.
+
+Beyond CONTRACT section 1, `course.yml` may name `requirements:`, a pip
+requirements file (relative to the course root) with the packages the
+notebooks need; it becomes `CourseConfig.notebook_requirements`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
-from pathlib import PurePosixPath
 
 from grader.core import configcheck as check
 from grader.core.assignment_config import parse_assignment
@@ -301,8 +304,8 @@ def _requirements(r: Report, path: str, value: object) -> str | None:
     text = check.text(r, path, value)
     if text is None:
         return None
-    parts = PurePosixPath(text).parts
-    if text.startswith("/") or "\\" in text or ".." in parts:
+    parts = [part for part in text.strip().split("/") if part not in ("", ".")]
+    if text.startswith("/") or "\\" in text or ".." in parts or not parts:
         r.error(path, f'"{text}" must be a path inside the course, relative to its root')
         return None
-    return str(PurePosixPath(text))
+    return "/".join(parts)
