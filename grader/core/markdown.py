@@ -87,9 +87,18 @@ def _escape_char(text: str, i: int) -> str:
         return "@" + WORD_JOINER
     if char == "#" and i + 1 < len(text) and text[i + 1].isalnum():
         return "\\#" + WORD_JOINER
+    if _starts_autolink(text, i):
+        return WORD_JOINER + char
     if char in _BACKSLASHED or (i == 0 and char in _LINE_START):
         return "\\" + char
     return char
+
+
+def _starts_autolink(text: str, i: int) -> bool:
+    """GFM links bare `http://...` and `www....`; a joiner before `:`/`.` stops it."""
+    if text[i] == ":":
+        return text.startswith("//", i + 1)
+    return text[i] == "." and text[max(0, i - 3) : i].lower() == "www"
 
 
 def escape_inline(text: str, limit: int) -> str:
@@ -100,7 +109,8 @@ def escape_inline(text: str, limit: int) -> str:
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    flat = _WHITESPACE.sub(" ", sanitize(text)).strip()
+    # Only the start can be shown; slicing first keeps huge inputs cheap.
+    flat = _WHITESPACE.sub(" ", sanitize(text[: 4 * limit + 1024])).strip()
     flat = flat[: limit + 1]  # every kept character yields at least one out
     out: list[str] = []
     used = 0
@@ -163,8 +173,11 @@ def code_block(text: str, limit: int, *, max_lines: int = 30, info: str = "") ->
     overhead = 2 * (_MAX_TICK_RUN + 1) + len(info) + 2 + len(_more_note(10**9)) + 1
     if limit < overhead + 16:
         raise ValueError(f"limit must be at least {overhead + 16}")
-    lines = _block_text(text).rstrip("\n").split("\n")
+    head = text[: 4 * limit + 4096]  # only the start can be shown
+    lines = _block_text(head).rstrip("\n").split("\n")
     kept, hidden = _take_lines(lines, limit - overhead, max_lines)
+    if len(head) < len(text):
+        hidden += text.count("\n", len(head), len(text.rstrip("\r\n")))
     if hidden:
         kept.append(_more_note(hidden))
     body = "\n".join(kept)
