@@ -315,5 +315,3 @@ def _problem_list(problems: Sequence[str], budget: int) -> str:
         return ""
     items = [f"- {escape_inline(p, 500)}" for p in problems]
     return "#### Notebook problems\n\n" + "\n".join(fit(items, budget - 30, "- … {n} more"))
-
-
