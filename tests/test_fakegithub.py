@@ -11,8 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakegithub import FakeGitHub, PullFile, load_replay, parse_replay, replay_files
-from fakegithub.replay import recorded_body
+
+try:  # tests/ as a package, or tests/ on sys.path (pytest's rootdir-less layout)
+    from tests.fakegithub import FakeGitHub, PullFile, load_replay, parse_replay, replay_files
+    from tests.fakegithub.replay import recorded_body
+except ModuleNotFoundError:  # pragma: no cover
+    from fakegithub import FakeGitHub, PullFile, load_replay, parse_replay, replay_files
+    from fakegithub.replay import recorded_body
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

@@ -21,7 +21,6 @@ before posting again and never duplicate (THREATS 24).
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +30,7 @@ from functools import partial
 from typing import Any, Self, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
-from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github import Auth, Github, GithubException, GithubRetry
 from github.ContentFile import ContentFile
 from github.File import File
 from github.InputGitTreeElement import InputGitTreeElement
@@ -220,8 +219,10 @@ class GitHubForge:
     def _contents(self, path: str, ref: str) -> ContentFile | None:
         try:
             found = self._repo.get_contents(path, ref=ref)
-        except UnknownObjectException:
-            return None
+        except GithubException as exc:
+            if exc.status == 404:  # "Not Found", or "No commit found for the ref ..."
+                return None
+            raise
         if isinstance(found, list) or found.type != "file":
             return None
         return found
@@ -290,9 +291,7 @@ class GitHubForge:
         params = {"state": "open", "creator": self.bot_login}
         issues = PaginatedList(GhIssue, self._gh.requester, f"{self._repo.url}/issues", params)
         found = [
-            i
-            for i in issues
-            if i.pull_request is None and i.title == title and self._is_bot(i.user.login)
+            i for i in issues if not _is_pull(i) and i.title == title and self._is_bot(i.user.login)
         ]
         return _issue(min(found, key=lambda i: i.number)) if found else None
 
@@ -310,8 +309,10 @@ class GitHubForge:
         url = f"{self._repo.url}/collaborators/{quote(login, safe='')}/permission"
         try:
             _, data = self._gh.requester.requestJsonAndCheck("GET", url)
-        except UnknownObjectException:
-            return "none"  # not a collaborator
+        except GithubException as exc:
+            if exc.status == 404:
+                return "none"  # not a collaborator
+            raise
         role = data.get("role_name")  # maintain and triage show only here
         return str(role if role in ROLES else data.get("permission", "none"))
 
@@ -330,8 +331,8 @@ class GitHubForge:
             return version  # already there: no write
         try:
             return self._put_state(path, data, version, message)
-        except UnknownObjectException:
-            if version is not None:
+        except GithubException as exc:
+            if exc.status != 404 or version is not None:
                 raise
         self._start_state_branch(path, data, message)  # 404: no state branch yet
         return _blob_sha(data)
@@ -374,8 +375,10 @@ class GitHubForge:
     def list_state(self, prefix: str) -> list[str]:
         try:
             tree = self._repo.get_git_tree(self._settings.state_branch, recursive=True)
-        except UnknownObjectException:
-            return []
+        except GithubException as exc:
+            if exc.status == 404:  # no state branch yet
+                return []
+            raise
         return sorted(e.path for e in tree.tree if e.type == "blob" and e.path.startswith(prefix))
 
     # --- time -------------------------------------------------------------------------------
@@ -404,9 +407,11 @@ class GitHubForge:
         return post()
 
     def _delete(self, url: str) -> None:
-        # 404: already gone, e.g. a retried DELETE whose first attempt worked.
-        with contextlib.suppress(UnknownObjectException):
+        try:
             self._gh.requester.requestJsonAndCheck("DELETE", url)
+        except GithubException as exc:
+            if exc.status != 404:  # 404: gone, e.g. a retried DELETE that had worked
+                raise
 
 
 # --- conversions ----------------------------------------------------------------------------
@@ -428,6 +433,12 @@ def _pull(pull: GhPull) -> PullRequest:
         labels=tuple(label.name for label in pull.labels),
         title=pull.title,
     )
+
+
+def _is_pull(issue: GhIssue) -> bool:
+    # Not `issue.pull_request`: absent on plain issues, so reading it makes
+    # PyGithub fetch each issue again. A PR's html_url always reads /pull/N.
+    return "/pull/" in issue.html_url
 
 
 def _same_repo(wanted: str | None, actual: str | None) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -48,6 +48,13 @@ class Shapes:
     state: RepoState
     api: str  # e.g. http://127.0.0.1:PORT/api/v3
     web: str  # e.g. http://127.0.0.1:PORT
+    _cache: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False)
+
+    def _cached(self, kind: str, key: str, make: Any) -> Any:
+        """Templates rewritten for this server are built once, then copied."""
+        if (kind, key) not in self._cache:
+            self._cache[kind, key] = make()
+        return copy.deepcopy(self._cache[kind, key])
 
     @property
     def repo_url(self) -> str:
@@ -69,8 +76,11 @@ class Shapes:
         return self.user(self.state.user(login))
 
     def repo(self, full_name: str | None = None) -> dict[str, Any]:
-        body = _rehost(_template("Repository.setUp", "GET", "/PyGithub"), self.api, self.web)
         full_name = full_name or self.state.full_name
+        return self._cached("repo", full_name, lambda: self._repo(full_name))  # type: ignore[no-any-return]
+
+    def _repo(self, full_name: str) -> dict[str, Any]:
+        body = _rehost(_template("Repository.setUp", "GET", "/PyGithub"), self.api, self.web)
         owner, name = full_name.split("/")
         body = _rehost_names(body, "PyGithub/PyGithub", full_name)
         rid = self.state.user(full_name).id
@@ -154,13 +164,7 @@ class Shapes:
 
     def pull(self, issue: Issue) -> dict[str, Any]:
         assert issue.pull is not None
-        body = _rehost(
-            _template("PullRequest1168.testGetPullRequest", "GET", "/pulls/1171"),
-            self.api,
-            self.web,
-        )
-        body = _rehost_names(body, "PyGithub/PyGithub", self.state.full_name)
-        body = _renumber(body, "1171", str(issue.number))
+        body = _renumber(self._cached("pull", "", self._pull_template), "1171", str(issue.number))
         pull, number = issue.pull, issue.number
         body.update(id=number + 900000, node_id=node_id("PullRequest", number), number=number)
         body.update(state=issue.state, title=issue.title, body=issue.body)
@@ -174,6 +178,17 @@ class Shapes:
         base_sha = self.state.git.branches[pull.base_ref]
         body["base"] = self._branch("base", pull.base_ref, base_sha, self.state.full_name)
         return body
+
+    def _pull_template(self) -> dict[str, Any]:
+        body = _rehost(
+            _template("PullRequest1168.testGetPullRequest", "GET", "/pulls/1171"),
+            self.api,
+            self.web,
+        )
+        body = _rehost_names(body, "PyGithub/PyGithub", self.state.full_name)
+        for key in ("head", "base"):  # replaced per pull; no need to copy them each time
+            body[key] = {}
+        return body  # type: ignore[no-any-return]
 
     def permission(self, login: str, role: str) -> dict[str, Any]:
         legacy = {"maintain": "write", "triage": "read"}.get(role, role)
