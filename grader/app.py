@@ -16,6 +16,7 @@ from grader.adapters.artifact import GradedNotebook, cell_hashes
 from grader.adapters.ledger import Ledger, StudentHistory
 from grader.core import commands, render, tracker
 from grader.core.labels import label_changes, wanted_labels
+from grader.core.markdown import BODY_LIMIT
 from grader.core.model import (
     Assignment,
     Cell,
@@ -129,9 +130,18 @@ def publish_pr_view(
     parts: Sequence[tuple[Assignment, RecordState, Evaluation | None]],
     at: datetime,
 ) -> None:
+    """The PR's one comment and its labels, from its records (one part per notebook)."""
+    # Several notebooks share one comment, so each gets its share of GitHub's body limit.
+    limit = BODY_LIMIT // max(1, len(parts)) - 8
     body = "\n\n".join(
         render.pr_comment(
-            course=ctx.course, assignment=a, state=s, evaluation=e, now=at, student=pr.author
+            course=ctx.course,
+            assignment=a,
+            state=s,
+            evaluation=e,
+            now=at,
+            student=pr.author,
+            limit=limit,
         )
         for a, s, e in parts
     )
