@@ -300,6 +300,23 @@ def test_lost_answer_on_comment_creation_makes_no_duplicate(
     assert sleeps == []
 
 
+def test_dropped_connection_after_comment_creation_makes_no_duplicate(
+    gh: FakeGitHub, forge: GitHubForge
+) -> None:
+    number = gh.open_pull("alice")
+    gh.fail_next("POST", r"/comments$", after_apply=True, drop=True)
+    forge.create_comment(number, "<!-- grader: pr -->")
+    assert gh.comments_on(number) == [(ACTIONS_BOT, "<!-- grader: pr -->")]
+    assert gh.count("POST") == 1
+
+
+def test_dropped_get_is_retried(gh: FakeGitHub, forge: GitHubForge) -> None:
+    number = gh.open_pull("alice")
+    gh.fail_next("GET", r"/pulls/\d+$", drop=True)
+    assert forge.get_pull(number).number == number
+    assert gh.count("GET") == 2
+
+
 def test_comment_creation_failing_before_applying_is_posted_again(
     gh: FakeGitHub, forge: GitHubForge, sleeps: list[float]
 ) -> None:
@@ -534,3 +551,10 @@ def test_publishing_one_graded_push_costs_at_most_ten_requests(
     forge.set_labels(number, ["complete"])
     assert len(cost(gh)) <= 10
     assert gh.unhandled() == []
+
+
+def test_api_url_is_honoured(gh: FakeGitHub) -> None:
+    wrong = {**gh.env(), "GITHUB_API_URL": gh.web_url}  # the server, without /api/v3
+    with GitHubForge.from_env(wrong, throttle=False) as forge:
+        assert forge.permission("alice") == "none"  # 404 everywhere outside the API prefix
+    assert [r.status for r in gh.requests] == [404]

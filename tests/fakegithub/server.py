@@ -28,6 +28,7 @@ from .routes import Request, Response, Routes, error
 from .shapes import Shapes
 from .state import Issue, Pull, PullFile, RepoState, Run
 
+DROP = -1  # pseudo status: hang up instead of answering
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
@@ -51,6 +52,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     after_apply: bool = False  # apply the request, then answer with the fault (a lost response)
+    drop: bool = False  # close the connection without any answer
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and self.method == method and bool(self.pattern.search(path))
@@ -58,6 +60,7 @@ class Fault:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out separately: no 40 ms stalls
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -67,6 +70,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         response = self.server.fake.handle(self.command, self.path, raw)
+        if response.status == DROP:
+            self.close_connection = True
+            return
         payload = b"" if response.body is None else json.dumps(response.body).encode()
         self.send_response(response.status)
         for key, value in response.headers.items():
@@ -142,7 +148,8 @@ class FakeGitHub:
         body = json.loads(raw) if raw else None
         request = Request(method, path, dict(parse_qsl(url.query)), body)
         with self.state.lock:
-            response = self._answer(request)
+            outside = not url.path.startswith(self.prefix)  # GITHUB_API_URL not honoured
+            response = error(404, "Not Found") if outside else self._answer(request)
             response.headers = {**self._rate_headers(), **response.headers}
             self._log.append(Logged(method, path, request.query, response.status, body))
         return response
@@ -154,6 +161,8 @@ class FakeGitHub:
         fault.times -= 1
         if fault.after_apply:
             self.routes.dispatch(request)
+        if fault.drop:
+            return Response(DROP)
         body = fault.body if fault.body is not None else {"message": "Server Error"}
         return Response(fault.status, body, dict(fault.headers))
 
@@ -180,11 +189,15 @@ class FakeGitHub:
         headers: dict[str, str] | None = None,
         body: Any = None,
         after_apply: bool = False,
+        drop: bool = False,
     ) -> None:
-        """The next `times` matching requests fail with `status` (paths exclude the prefix)."""
-        fault = Fault(
-            method, re.compile(path_regex), status, times, headers or {}, body, after_apply
-        )
+        """The next `times` matching requests fail with `status` (paths exclude the prefix).
+
+        `after_apply` applies the request first (its answer is lost); `drop`
+        hangs up instead of answering.
+        """
+        pattern = re.compile(path_regex)
+        fault = Fault(method, pattern, status, times, headers or {}, body, after_apply, drop)
         with self.state.lock:
             self._faults.append(fault)
 
