@@ -18,7 +18,7 @@ def code(
     outputs: list[Any] | None = None,
 ) -> NotebookNode:
     """A code cell; `outputs` lets a test store fake outputs the grader must ignore."""
-    cell = nbformat.v4.new_code_cell(source, outputs=outputs or [])
+    cell = nbformat.v4.new_code_cell(source, outputs=[nbformat.from_dict(o) for o in outputs or []])
     _decorate(cell, tags, grade_id)
     return cell
 

@@ -99,6 +99,8 @@ def _parse(name: str, text: str) -> tuple[Any | None, list[str]]:
         ]
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         return None, [f"{name} has no list of cells. Save it from Jupyter and commit it again."]
+    # Upgrades from v2/v3 can leave plain dicts inside; nbclient needs attribute access.
+    nb = nbformat.from_dict(nb)
     _normalize(nb)
     return nb, []
 
