@@ -196,19 +196,36 @@ def record_graded(
     scope: ScopeResult,
     evaluations: dict[str, Evaluation],
     graded_at: datetime,
+    sha: str | None = None,
 ) -> Outcome:
+    """Append the graded commit (`sha`, default the PR's head) to each record; refresh the PR."""
     parts = []
+    shown_at = graded_at
     for assignment_id, path in scope.notebooks:
         assignment = ctx.course.assignments[assignment_id]
         evaluation = evaluations.get(path) or missing_result(assignment_id, path)
-        submission = Submission(at=graded_at, sha=pr.head_sha, pr=pr.number, evaluation=evaluation)
-        history = ctx.ledger.update(
-            pr.author, partial(_record, assignment=assignment_id, submission=submission)
+        submission = Submission(
+            at=graded_at, sha=sha or pr.head_sha, pr=pr.number, evaluation=evaluation
         )
+        change = partial(_record, assignment=assignment_id, submission=submission)
+        history = ctx.ledger.update(pr.author, change)
+        events = history.assignments.get(assignment_id, [])
         state = state_of(ctx, pr.author, assignment, history, graded_at)
-        parts.append((assignment, state, evaluation))
-    publish_pr_view(ctx, pr, parts, graded_at)
+        # Runs may finish out of order: show the newest submission's result, not this run's.
+        parts.append((assignment, state, latest_evaluation(events)))
+        shown_at = max(shown_at, newest_submission_time(events, graded_at))
+    publish_pr_view(ctx, pr, parts, shown_at)
     return Outcome(f"graded PR #{pr.number}", tuple(s for _, s, _ in parts))
+
+
+def newest_submission_time(events: Sequence[Event], default: datetime) -> datetime:
+    """The clock a PR's comment is rendered at: the newest trusted submission time.
+
+    A time taken from the records, never "now", keeps the comment identical
+    across re-runs, so a re-run writes nothing; and an older run finishing late
+    does not turn the clock back.
+    """
+    return max((e.at for e in events if isinstance(e, Submission)), default=default)
 
 
 # --- use case: publish a grade run from GitHub (workflow_run) ------------------
@@ -223,6 +240,7 @@ class GradeRun:
     head_sha: str | None
     head_repo: str | None
     created_at: datetime | None
+    head_ref: str | None = None
 
 
 CellReader = Callable[[bytes], Sequence[Cell] | None]
@@ -240,7 +258,7 @@ def publish(
         return Outcome(f"ignored: run of {run.workflow_path!r}, not {grade_workflow}")
     if run.event != "pull_request" or not run.head_sha:
         return Outcome("ignored: not a pull request run")
-    pr = ctx.forge.find_pull_by_head(run.head_sha, run.head_repo)
+    pr = ctx.forge.find_pull_by_head(run.head_sha, run.head_repo, run.head_ref)
     if pr is None:
         return Outcome(f"ignored: no open pull request has head {run.head_sha}")
     scope = check_scope(pr.author, ctx.forge.list_pull_files(pr.number), ctx.course.assignments)
@@ -266,7 +284,7 @@ def publish(
     assert not isinstance(evidence, str)  # check_evidence returned None
     by_path = {n.path.lower(): n.evaluation for n in evidence}
     evaluations = {path: by_path[path.lower()] for _, path in scope.notebooks}
-    return record_graded(ctx, pr, scope, evaluations, graded_at)
+    return record_graded(ctx, pr, scope, evaluations, graded_at, sha=run.head_sha)
 
 
 def check_evidence(

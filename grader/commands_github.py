@@ -122,6 +122,7 @@ def grade_run_of(event: Mapping[str, Any]) -> app.GradeRun:
         head_sha=actions.text(run, "head_sha"),
         head_repo=actions.text(run, "head_repository", "full_name"),
         created_at=actions.timestamp(run, "created_at"),
+        head_ref=actions.text(run, "head_branch"),
     )
 
 

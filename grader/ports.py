@@ -33,8 +33,14 @@ class Forge(Protocol):
 
     def list_open_pulls(self) -> list[PullRequest]: ...
 
-    def find_pull_by_head(self, sha: str, head_repo: str | None) -> PullRequest | None:
-        """The open PR whose head is `sha` (from `head_repo` when given)."""
+    def find_pull_by_head(
+        self, sha: str, head_repo: str | None, head_ref: str | None = None
+    ) -> PullRequest | None:
+        """The open PR whose head is `sha` (from `head_repo` when given).
+
+        When the PR has moved on since (a newer push), the open PR from the same
+        head repository and branch, so an older run's facts are not lost.
+        """
         ...
 
     def read_file(self, path: str, ref: str) -> bytes | None: ...

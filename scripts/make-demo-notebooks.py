@@ -19,7 +19,11 @@ SUMMARY = (
 
 def notebook(*cells: nbformat.NotebookNode, colab: bool = False) -> nbformat.NotebookNode:
     nb = new_notebook(cells=list(cells))
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     if colab:  # what Colab's "Save a copy in GitHub" writes
         nb.metadata["colab"] = {"name": "week.ipynb", "provenance": []}
         nb.metadata["accelerator"] = "GPU"
@@ -71,7 +75,9 @@ NOTEBOOKS = {
     ),
     "w3-incomplete": notebook(
         new_markdown_cell("## Exercise 1"),
-        new_code_cell("def softmax(xs):\n    e = [2.718281828 ** x for x in xs]\n    return e / sum(e)"),
+        new_code_cell(
+            "def softmax(xs):\n    e = [2.718281828 ** x for x in xs]\n    return e / sum(e)"
+        ),
         new_code_cell("softmax([1.0, 2.0])"),
     ),
 }
@@ -79,4 +85,4 @@ NOTEBOOKS = {
 for name, nb in NOTEBOOKS.items():
     nbformat.validate(nb)
     nbformat.write(nb, OUT / f"{name}.ipynb")
-    print("wrote", OUT / f"{name}.ipynb")
+    print("wrote", OUT / f"{name}.ipynb")  # noqa: T201

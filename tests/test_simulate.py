@@ -23,8 +23,14 @@ tas: [tina]
 execution: {cell_timeout_s: 5, notebook_timeout_s: 60, memory_mb: 1024}
 certificate: {min_complete_fraction: 0.5, require_final_project: false}
 """
-A1 = 'title: One\ndeadline: 2020-08-08T23:59:00-12:00\nexercises:\n  - {id: "1", answer: code, test: "assert f() == 1"}\n'
-A2 = 'title: Two\ndeadline: 2020-08-15T23:59:00+05:30\nexercises:\n  - {id: "1", answer: code, test: "assert f() == 2"}\n'
+A1 = (
+    "title: One\ndeadline: 2020-08-08T23:59:00-12:00\n"
+    'exercises:\n  - {id: "1", answer: code, test: "assert f() == 1"}\n'
+)
+A2 = (
+    "title: Two\ndeadline: 2020-08-15T23:59:00+05:30\n"
+    'exercises:\n  - {id: "1", answer: code, test: "assert f() == 2"}\n'
+)
 
 
 @pytest.fixture
@@ -166,7 +172,8 @@ def test_rerun_of_a_submission_makes_no_writes(course: Path, tmp_path: Path) -> 
 def test_scenario_errors_exit_2(course: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = course / "bad.yml"
     path.write_text(
-        "events:\n  - at: 2020-08-08T10:00:00\n    submit: {student: a, assignment: a1, notebook: x}\n"
+        "events:\n  - at: 2020-08-08T10:00:00\n"
+        "    submit: {student: a, assignment: a1, notebook: x}\n"
     )
     assert main(["simulate", str(path), "--course", str(course)]) == 2
     assert "events[0].at" in capsys.readouterr().err

@@ -188,13 +188,20 @@ class GitHubForge:
     def list_open_pulls(self) -> list[PullRequest]:
         return [_pull(p) for p in self._repo.get_pulls(state="open")]
 
-    def find_pull_by_head(self, sha: str, head_repo: str | None) -> PullRequest | None:
+    def find_pull_by_head(
+        self, sha: str, head_repo: str | None, head_ref: str | None = None
+    ) -> PullRequest | None:
         # A push updates its PR, so the newest-updated first page nearly always has it.
         pulls = self._repo.get_pulls(state="open", sort="updated", direction="desc")
+        moved_on: PullRequest | None = None
         for pull in map(_pull, pulls):
-            if pull.head_sha == sha and _same_repo(head_repo, pull.head_repo):
+            if not _same_repo(head_repo, pull.head_repo):
+                continue
+            if pull.head_sha == sha:
                 return pull
-        return None
+            if moved_on is None and head_ref and pull.head_ref == head_ref:
+                moved_on = pull
+        return moved_on
 
     def list_pull_files(self, number: int) -> list[ChangedFile]:
         """The PR's changes; `mode` comes from one recursive tree of the head commit."""
@@ -432,6 +439,7 @@ def _pull(pull: GhPull) -> PullRequest:
         state=pull.state,
         labels=tuple(label.name for label in pull.labels),
         title=pull.title,
+        head_ref=pull.head.ref,
     )
 
 

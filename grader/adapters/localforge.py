@@ -161,6 +161,7 @@ class LocalForge:
             state=data["state"],
             labels=tuple(data["labels"]),
             title=data["title"],
+            head_ref=f"{data['author']}-{number}",
         )
 
     def list_pull_files(self, number: int) -> list[ChangedFile]:
@@ -171,11 +172,14 @@ class LocalForge:
         pulls = (self.get_pull(n) for n in self.pull_numbers())
         return [p for p in pulls if p.state == "open"]
 
-    def find_pull_by_head(self, sha: str, head_repo: str | None) -> PullRequest | None:
-        for pr in self.list_open_pulls():
-            if pr.head_sha == sha and (head_repo is None or pr.head_repo == head_repo):
-                return pr
-        return None
+    def find_pull_by_head(
+        self, sha: str, head_repo: str | None, head_ref: str | None = None
+    ) -> PullRequest | None:
+        candidates = [p for p in self.list_open_pulls() if head_repo in (None, p.head_repo)]
+        exact = [p for p in candidates if p.head_sha == sha]
+        moved_on = [p for p in candidates if head_ref and p.head_ref == head_ref]
+        found = exact or moved_on
+        return found[0] if found else None
 
     def read_file(self, path: str, ref: str) -> bytes | None:
         for number in self.pull_numbers():

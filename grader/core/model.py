@@ -228,6 +228,7 @@ class PullRequest:
     state: str  # "open" | "closed"
     labels: tuple[str, ...] = ()
     title: str = ""
+    head_ref: str = ""  # the head branch name
 
 
 @dataclass(frozen=True)
