@@ -33,7 +33,7 @@ def _course_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from grader import commands_github, commands_local
+    from grader import commands_github, commands_local, commands_regrade
 
     parser = argparse.ArgumentParser(
         prog="grader",
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (commands_local, commands_github):
+    for module in (commands_local, commands_github, commands_regrade):
         module.register(sub, _course_arg)
     return parser
 

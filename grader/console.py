@@ -85,3 +85,20 @@ def print_records(records: Sequence[dict[str, Any]]) -> None:
             cells.append(_styled(r["status"]) + (" (TA)" if r["override"] else ""))
         table.add_row(s, *cells)
     Console(highlight=False).print(table)
+
+
+def print_changes(assignment: str, regraded: int, changes: Sequence[Any]) -> None:
+    """The records whose status a regrade changes (and nothing else)."""
+    out = Console(highlight=False)
+    if not changes:
+        out.print(f"{assignment}: {regraded} submission(s) regraded; no record changes status.")
+        return
+    table = Table(
+        title=f"{assignment}: {len(changes)} record(s) change status ({regraded} regraded)"
+    )
+    table.add_column("student")
+    table.add_column("now")
+    table.add_column("after regrade")
+    for change in changes:
+        table.add_row(change.student, _styled(change.before.status), _styled(change.after.status))
+    out.print(table)

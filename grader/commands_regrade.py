@@ -1,0 +1,142 @@
+"""`grader regrade`: re-evaluate a whole assignment, locally or on GitHub."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from grader import app, cli, console, regrade
+from grader.adapters.artifact import EvidenceInvalid
+from grader.adapters.course import load_course
+from grader.adapters.ledger import Ledger
+
+AddCourse = Callable[[argparse.ArgumentParser], None]
+SHARD_RE = re.compile(r"^(\d{1,3})/(\d{1,3})$")
+
+
+def register(sub: Any, add_course: AddCourse) -> None:
+    p = sub.add_parser(
+        "regrade",
+        help="re-evaluate every submission of an assignment; dry run unless --apply",
+        description=(
+            "Re-executes every commit submitted for ASSIGNMENT with today's course config and "
+            "prints the records whose status would change. Nothing is written without --apply. "
+            "Reads a local forge with --forge DIR, else GitHub (GITHUB_REPOSITORY and a token)."
+        ),
+    )
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    p.add_argument("--apply", action="store_true", help="record the new evaluations")
+    p.add_argument("--forge", type=Path, help="a local forge folder (e.g. demo-output/forge)")
+    p.add_argument("--jobs", type=int, default=2, help="notebooks to run at once (default 2)")
+    p.add_argument("--shard", help="I/N: run only shard I of N and write results to --out")
+    p.add_argument("--out", type=Path, help="folder for this shard's results")
+    p.add_argument("--merge", type=Path, help="apply the shard results found under this folder")
+    p.add_argument("--now", help="clock for open/missing, ISO 8601 with offset (default: now)")
+    add_course(p)
+    p.set_defaults(handler=cmd_regrade)
+
+
+def context(args: argparse.Namespace, env: Mapping[str, str]) -> app.Context:
+    course = load_course(args.course)
+    if args.forge is not None:
+        from grader.adapters.localforge import LocalForge
+
+        if not (args.forge / "forge.json").exists():
+            raise cli.UsageError(f"{args.forge} is not a local forge folder")
+        forge: Any = LocalForge(args.forge)
+    elif env.get("GITHUB_REPOSITORY"):
+        from grader.adapters.github import GitHubForge
+
+        forge = GitHubForge.from_env(env)
+    else:
+        raise cli.UsageError(
+            "pass --forge DIR for a local forge, or set GITHUB_REPOSITORY and a token"
+        )
+    return app.Context(forge=forge, course=course, ledger=Ledger(forge))
+
+
+def parse_shard(value: str) -> tuple[int, int]:
+    match = SHARD_RE.match(value)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise cli.UsageError(f"--shard {value!r}: expected I/N with 1 <= I <= N, e.g. 2/8")
+    return int(match[1]), int(match[2])
+
+
+def now_of(value: str | None) -> datetime:
+    from grader.commands_local import parse_now
+
+    return parse_now(value) if value else datetime.now(UTC)
+
+
+def cmd_regrade(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    if args.shard and not args.out:
+        raise cli.UsageError("--shard needs --out DIR for the shard's results")
+    if args.shard and (args.merge or args.apply):
+        raise cli.UsageError(
+            "a shard only computes results; merge and apply them in a separate run"
+        )
+    ctx = context(args, env)
+    if args.assignment not in ctx.course.assignments:
+        raise cli.UsageError(
+            f"unknown assignment {args.assignment!r}; known: {', '.join(ctx.course.assignments)}"
+        )
+    assignment = ctx.course.assignments[args.assignment]
+    histories = dict(ctx.ledger.all())
+    known = regrade.targets(histories, assignment.id)
+    if args.shard:
+        index, total = parse_shard(args.shard)
+        mine = regrade.shard(known, index, total)
+        regrade.write_shard(
+            args.out, assignment.id, _execute(ctx, assignment, mine, env, args.jobs)
+        )
+        print(f"grader: shard {index}/{total}: {len(mine)} submission(s) regraded into {args.out}")  # noqa: T201
+        return cli.OK
+    if args.merge:
+        results = _merged(ctx, assignment, known, args.merge)
+    else:
+        graded = _execute(ctx, assignment, known, env, args.jobs)
+        results = {(g.target.student, g.target.sha): g.evaluation for g in graded}
+    now = now_of(args.now)
+    changes, events = regrade.plan(ctx, assignment, histories, results, now)
+    console.print_changes(assignment.id, len(known), changes)
+    if args.apply:
+        count = regrade.apply(ctx, assignment, events, now)
+        print(f"grader: applied new evaluations for {count} student(s)")  # noqa: T201
+    elif events:
+        print("Dry run: nothing was written. Run again with --apply to record these.")  # noqa: T201
+    return cli.OK
+
+
+def _execute(
+    ctx: app.Context,
+    assignment: Any,
+    items: list[regrade.Target],
+    env: Mapping[str, str],
+    jobs: int,
+) -> list[regrade.Graded]:
+    if jobs < 1:
+        raise cli.UsageError("--jobs must be at least 1")
+    with console.progress(len(items), f"Regrading {assignment.id}") as advance:
+        return regrade.execute(ctx, assignment, items, base_env=env, jobs=jobs, on_done=advance)
+
+
+def _merged(
+    ctx: app.Context, assignment: Any, known: list[regrade.Target], folder: Path
+) -> regrade.Results:
+    from grader.commands_github import read_committed_cells
+
+    try:
+        found = regrade.read_shards(folder, assignment.id)
+    except EvidenceInvalid as exc:
+        raise cli.UsageError(f"shard results rejected: {exc}") from None
+    results, rejected = regrade.verified_results(
+        ctx, assignment, known, found, read_committed_cells
+    )
+    for reason in rejected:
+        print(f"grader: ignored a shard result: {reason}", file=sys.stderr)  # noqa: T201
+    return results

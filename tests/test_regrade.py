@@ -1,0 +1,147 @@
+"""`grader regrade` on the demo data.
+
+A dry run lists exactly the changed records, --apply makes them so, a second dry
+run lists none; shards merge to the same result; tampered shards don't count.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.cli import main
+
+pytestmark = pytest.mark.kernel
+
+DEMO = Path(__file__).resolve().parents[1] / "grader" / "demo"
+NOW = "2020-08-26T00:00:00Z"
+# The maintainer relaxes week-2's test: the gradient only needs the right sign now.
+RELAXED = """\
+title: Linear regression, the gradient by hand
+deadline: 2020-08-15T23:59:00-12:00
+exercises:
+  - id: backward
+    answer: code
+    test: |
+      assert backward(w=2.0, x=3.0, y=1.0) > 0
+"""
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(root / "out")]) == 0
+    return root
+
+
+@pytest.fixture
+def world(demo: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A fresh copy of the demo's forge and a course with the relaxed week-2 test."""
+    forge = Path(shutil.copytree(demo / "out" / "forge", tmp_path / "forge"))
+    course = Path(shutil.copytree(DEMO, tmp_path / "course"))
+    (course / "exercises" / "week-2.yml").write_text(RELAXED)
+    return course, forge
+
+
+def regrade(course: Path, forge: Path, *extra: str) -> int:
+    return main(
+        ["regrade", "week-2", "--course", str(course), "--forge", str(forge), "--now", NOW, *extra]
+    )
+
+
+def labels(forge: Path) -> dict[str, list[str]]:
+    found = {}
+    for path in (forge / "pulls").glob("*.json"):
+        data = json.loads(path.read_text())
+        if any("week-2" in p for p in data["tree"]):
+            found[data["author"]] = data["labels"]
+    return found
+
+
+def test_dry_run_apply_and_second_dry_run(
+    world: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    course, forge = world
+    before = {p.name: p.read_bytes() for p in (forge / "state" / "records").iterdir()}
+    assert regrade(course, forge) == 0
+    out = capsys.readouterr().out
+    assert "2 record(s) change status" in out
+    changed = {line.split("│")[1].strip() for line in out.splitlines() if line.count("│") == 4}
+    assert changed == {"dave", "frank"}  # exactly the changed records, nobody else
+    assert "Dry run" in out
+    assert {p.name: p.read_bytes() for p in (forge / "state" / "records").iterdir()} == before
+    assert labels(forge)["dave"] == ["incomplete"]
+
+    assert regrade(course, forge, "--apply") == 0
+    assert "applied new evaluations for 2 student(s)" in capsys.readouterr().out
+    assert labels(forge)["dave"] == ["complete"]
+    assert labels(forge)["frank"] == ["complete"]
+
+    assert regrade(course, forge) == 0
+    assert "no record changes status" in capsys.readouterr().out
+
+
+def test_unchanged_course_changes_nothing(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    forge = Path(shutil.copytree(demo / "out" / "forge", tmp_path / "forge"))
+    assert regrade(DEMO, forge, "--apply") == 0
+    assert "no record changes status" in capsys.readouterr().out
+
+
+def test_shards_merge_to_the_same_result(
+    world: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    course, forge = world
+    shards = tmp_path / "shards"
+    for i in (1, 2, 3):
+        assert (
+            regrade(course, forge, "--shard", f"{i}/3", "--out", str(shards / f"regrade-shard-{i}"))
+            == 0
+        )
+    counts = [
+        len(json.loads((shards / f"regrade-shard-{i}" / "regrade.json").read_text())["results"])
+        for i in (1, 2, 3)
+    ]
+    assert sum(counts) == 7  # every submitted week-2 commit, each in exactly one shard
+    capsys.readouterr()
+    assert regrade(course, forge, "--merge", str(shards), "--apply") == 0
+    assert "2 record(s) change status" in capsys.readouterr().out
+    assert labels(forge)["dave"] == ["complete"]
+
+
+def test_tampered_shard_result_is_ignored(
+    world: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    course, forge = world
+    out = tmp_path / "shards" / "one"
+    assert regrade(course, forge, "--shard", "1/1", "--out", str(out)) == 0
+    data = json.loads((out / "regrade.json").read_text())
+    for item in data["results"]:
+        item["cells"] = [
+            "0" * 64 for _ in item["cells"]
+        ]  # "executed" cells that were never committed
+    (out / "regrade.json").write_text(json.dumps(data))
+    capsys.readouterr()
+    assert regrade(course, forge, "--merge", str(tmp_path / "shards"), "--apply") == 0
+    captured = capsys.readouterr()
+    assert "executed cells differ from the committed notebook" in captured.err
+    assert "no record changes status" in captured.out
+    assert labels(forge)["dave"] == ["incomplete"]
+
+
+def test_malformed_shard_is_a_usage_error(world: tuple[Path, Path], tmp_path: Path) -> None:
+    course, forge = world
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "regrade.json").write_text(
+        '{"schema": 1, "assignment": "week-2", "results": [{"student": "../x"}]}'
+    )
+    assert regrade(course, forge, "--merge", str(tmp_path / "s")) == 2
+
+
+def test_shard_argument_checks(world: tuple[Path, Path]) -> None:
+    course, forge = world
+    assert regrade(course, forge, "--shard", "4/3", "--out", "x") == 2
+    assert regrade(course, forge, "--shard", "1/3") == 2
+    assert main(["regrade", "nope", "--course", str(course), "--forge", str(forge)]) == 2
