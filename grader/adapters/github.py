@@ -146,6 +146,8 @@ class GitHubForge:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **options: Any) -> GitHubForge:
+        """`GRADER_THROTTLE=0` turns PyGithub's pauses off: for tests against a fake only."""
+        options.setdefault("throttle", env.get("GRADER_THROTTLE", "1") != "0")
         return cls(Settings.from_env(env), **options)
 
     def close(self) -> None:

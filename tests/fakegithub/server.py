@@ -17,7 +17,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +53,7 @@ class Fault:
     body: Any = None
     after_apply: bool = False  # apply the request, then answer with the fault (a lost response)
     drop: bool = False  # close the connection without any answer
+    hook: Callable[[], None] | None = None  # run first (under the state lock), then answer
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and self.method == method and bool(self.pattern.search(path))
@@ -159,6 +160,9 @@ class FakeGitHub:
         if fault is None:
             return self.routes.dispatch(request)
         fault.times -= 1
+        if fault.hook is not None:
+            fault.hook()
+            return self.routes.dispatch(request)
         if fault.after_apply:
             self.routes.dispatch(request)
         if fault.drop:
@@ -198,6 +202,15 @@ class FakeGitHub:
         """
         pattern = re.compile(path_regex)
         fault = Fault(method, pattern, status, times, headers or {}, body, after_apply, drop)
+        with self.state.lock:
+            self._faults.append(fault)
+
+    def before_next(
+        self, method: str, path_regex: str, hook: Callable[[], None], *, times: int = 1
+    ) -> None:
+        """Run `hook` (holding the state lock) just before the next matching request is
+        answered normally: a concurrent writer that slips in between a read and a write."""
+        fault = Fault(method, re.compile(path_regex), 0, times, hook=hook)
         with self.state.lock:
             self._faults.append(fault)
 
@@ -266,8 +279,13 @@ class FakeGitHub:
         created_at: datetime | None = None,
         title: str = "Submission",
         labels: Sequence[str] = (),
+        head_ref: str = "main",
     ) -> int:
-        """A new PR; `head_repo=True` means the author's fork, None a deleted fork."""
+        """A new PR; `head_repo=True` means the author's fork, None a deleted fork.
+
+        GitHub allows one open PR per head branch: give each PR from one fork its own
+        `head_ref`.
+        """
         changed = [f if isinstance(f, PullFile) else PullFile(f) for f in files]
         with self.state.lock:
             if created_at is not None:
@@ -275,7 +293,7 @@ class FakeGitHub:
             fork = f"{author}/{self.state.repo}" if head_repo is True else head_repo
             sha = head_sha or f"{len(self.state.issues) + 1:040x}"
             self.state.pull_commit(sha, changed, self.state.default_branch)
-            pull = Pull(sha, fork or None, "main", self.state.default_branch, changed)
+            pull = Pull(sha, fork or None, head_ref, self.state.default_branch, changed)
             issue = self.state.new_issue(title, "", author, pull)
             issue.labels = [self.state.label(name).name for name in labels]
             return issue.number
@@ -305,10 +323,11 @@ class FakeGitHub:
         event: str = "pull_request",
         status: str = "completed",
         conclusion: str | None = "success",
+        head_branch: str = "main",
     ) -> int:
         with self.state.lock:
             run = Run(
-                self.state.next_id(), name, path, head_sha, "main", head_repo,
+                self.state.next_id(), name, path, head_sha, head_branch, head_repo,
                 event, status, conclusion, created_at,
             )  # fmt: skip
             self.state.runs[run.id] = run
