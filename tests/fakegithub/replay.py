@@ -15,6 +15,7 @@ from typing import Any
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 GITHUB_API = CORPUS / "github-api"
+RECORDINGS = Path(__file__).resolve().parent / "recordings"
 RECORD_LINES = 11
 
 
@@ -75,7 +76,11 @@ def replay_files() -> list[Path]:
 @cache
 def load_replay(name: str) -> tuple[Exchange, ...]:
     """Exchanges of `PyGithub__<name>.txt`."""
-    path = GITHUB_API / f"PyGithub__{name}.txt"
+    # The fake server's templates are kept beside it (see recordings/ATTRIBUTION.md),
+    # so it works where ../shared is absent; other recordings come from the corpus.
+    path = RECORDINGS / f"PyGithub__{name}.txt"
+    if not path.exists():
+        path = GITHUB_API / f"PyGithub__{name}.txt"
     return tuple(parse_replay(path.read_text(encoding="utf-8")))
 
 
