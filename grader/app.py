@@ -246,10 +246,17 @@ class GradeRun:
 CellReader = Callable[[bytes], Sequence[Cell] | None]
 
 
+@dataclass(frozen=True)
+class NoArtifact:
+    """The grade run left no artifact (cancelled, timed out, awaiting approval)."""
+
+    reason: str
+
+
 def publish(
     ctx: Context,
     run: GradeRun,
-    evidence: Sequence[GradedNotebook] | str,
+    evidence: Sequence[GradedNotebook] | str | NoArtifact,
     read_cells: CellReader,
     grade_workflow: str = GRADE_WORKFLOW,
 ) -> Outcome:
@@ -265,6 +272,8 @@ def publish(
     refusal = refuse(ctx, pr, scope)
     if refusal is not None:
         return refusal
+    if isinstance(evidence, NoArtifact):
+        return no_artifact(ctx, pr, run, evidence)
     committed = {
         path: read_cells(ctx.forge.read_file(path, run.head_sha) or b"")
         for _, path in scope.notebooks
@@ -285,6 +294,18 @@ def publish(
     by_path = {n.path.lower(): n.evaluation for n in evidence}
     evaluations = {path: by_path[path.lower()] for _, path in scope.notebooks}
     return record_graded(ctx, pr, scope, evaluations, graded_at, sha=run.head_sha)
+
+
+def no_artifact(ctx: Context, pr: PullRequest, run: GradeRun, missing: NoArtifact) -> Outcome:
+    """Say that grading did not finish; the record, and so the labels, stay as they are.
+
+    An older run of a PR that has moved on (its artifact expired, say) changes nothing:
+    the PR's comment shows a newer push.
+    """
+    if run.head_sha != pr.head_sha:
+        return Outcome(f"ignored: no artifact for {run.head_sha}, an older head of #{pr.number}")
+    upsert_sticky(ctx, pr.number, render.missing_artifact(missing.reason))
+    return Outcome(f"no artifact: {missing.reason}")
 
 
 def check_evidence(

@@ -20,6 +20,7 @@ from typing import Any
 from grader import app, cli
 from grader.adapters import actions
 from grader.adapters.artifact import (
+    ArtifactMissing,
     EvidenceInvalid,
     GradedNotebook,
     cell_hashes,
@@ -126,9 +127,11 @@ def grade_run_of(event: Mapping[str, Any]) -> app.GradeRun:
     )
 
 
-def load_evidence(folder: Path) -> list[GradedNotebook] | str:
+def load_evidence(folder: Path) -> list[GradedNotebook] | str | app.NoArtifact:
     try:
         return read_result(folder)
+    except ArtifactMissing as exc:
+        return app.NoArtifact(str(exc))
     except EvidenceInvalid as exc:
         return str(exc)
 

@@ -385,5 +385,5 @@ def seed_ledger(gh: FakeGitHub, students: int, prefix: str = "seed") -> None:
         )
     with gh.state.lock:
         git = gh.state.git
-        tree = {path: ("100644", git.put_blob(text.encode())) for path, text in memory.files.items()}
+        tree = {p: ("100644", git.put_blob(text.encode())) for p, text in memory.files.items()}
         git.branches["grader-state"] = git.commit(tree, [], "seed")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from grader.cli import OK
-from grader.core import render
-from tests.e2e_support import (  # noqa: F401  (fixtures)
+from tests import e2e_support
+from tests.e2e_support import (
     AFTER_GRACE,
     COMPLETE,
     DEADLINE_A1,
@@ -22,15 +22,15 @@ from tests.e2e_support import (  # noqa: F401  (fixtures)
     ON_TIME,
     WRONG,
     World,
-    real_artifacts,
     retarget,
     seed_ledger,
     workflow_run_event,
-    world,
 )
 from tests.fakegithub import PullFile
 
 pytestmark = pytest.mark.kernel
+world = e2e_support.world  # fixtures
+real_artifacts = e2e_support.real_artifacts
 
 REJECTED = "Not graded: this pull request changes files it may not change"
 
@@ -45,7 +45,9 @@ def test_happy_path_complete(world: World, real_artifacts: dict[str, Path]) -> N
     assert all("records/" in r.path for r in world.gh.unhandled())
 
 
-def test_wrong_answer_then_fix_in_the_same_pr(world: World, real_artifacts: dict[str, Path]) -> None:
+def test_wrong_answer_then_fix_in_the_same_pr(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
     number, first = world.submit("alice", "1" * 40, content=WRONG)
     assert world.publish(real_artifacts["wrong"], first) == OK
     assert world.gh.labels_on(number) == ["incomplete"]
@@ -155,7 +157,7 @@ def test_pull_requests_in_the_event_are_not_trusted(
     world: World, real_artifacts: dict[str, Path]
 ) -> None:
     """The with-pull-requests payload names PR #2 of another repo: publish resolves by sha."""
-    number, event = world.submit("alice", "a" * 40)
+    number, _ = world.submit("alice", "a" * 40)
     assert world.submit("bob", "b" * 40)[0] == number + 1
     full = workflow_run_event(
         world.gh, head_sha="a" * 40, head_repo="alice/study-group", created_at=ON_TIME,
@@ -234,7 +236,9 @@ def test_row_15_commit_dates_and_now_are_ignored(
     assert world.gh.count("GET", r"/commits") == 0
 
 
-def test_row_18_first_run_of_a_commit_decides(world: World, real_artifacts: dict[str, Path]) -> None:
+def test_row_18_first_run_of_a_commit_decides(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
     number, _ = world.submit("alice", "a" * 40, at=ON_TIME)
     # A re-run (or close/reopen) long after the deadline; its own event says "now".
     rerun = world.gh.add_workflow_run(
@@ -288,7 +292,9 @@ def test_graded_push_costs_a_constant_number_of_requests(
 COSTS: dict[str, set[int]] = {}
 
 
-def test_rerun_of_the_same_run_writes_nothing(world: World, real_artifacts: dict[str, Path]) -> None:
+def test_rerun_of_the_same_run_writes_nothing(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
     number, event = world.submit("alice", "a" * 40, content=WRONG)
     assert world.publish(real_artifacts["wrong"], event) == OK
     world.gh.clear_log()

@@ -33,6 +33,10 @@ class EvidenceInvalid(Exception):
     """The artifact cannot be trusted as evidence; the message says why."""
 
 
+class ArtifactMissing(EvidenceInvalid):
+    """There is no artifact at all: the grade run left nothing (cancelled, timed out...)."""
+
+
 @dataclass(frozen=True)
 class GradedNotebook:
     path: str  # repository path, e.g. submissions/alice/section-01.ipynb
@@ -63,7 +67,7 @@ def write_result(out: Path, notebooks: Sequence[GradedNotebook], summary: str) -
 
 def _check_folder(folder: Path) -> Path:
     if not folder.is_dir() or folder.is_symlink():
-        raise EvidenceInvalid(
+        raise ArtifactMissing(
             "the grading artifact is missing (the grade run may have been cancelled, "
             "timed out or be awaiting approval)"
         )
