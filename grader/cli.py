@@ -32,8 +32,14 @@ def _course_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--course", type=Path, default=Path("."), help="course root (default: .)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from grader import commands_github, commands_local, commands_regrade
+# Subcommands of commands_local. When one of these comes first, only that
+# module is registered, so `grader check` does not import the GitHub half
+# (PyGithub, the app): a third of its start-up.
+LOCAL_COMMANDS = frozenset({"check", "validate", "template", "simulate", "demo", "export"})
+
+
+def build_parser(*, local_only: bool = False) -> argparse.ArgumentParser:
+    from grader import commands_local
 
     parser = argparse.ArgumentParser(
         prog="grader",
@@ -42,15 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (commands_local, commands_github, commands_regrade):
-        module.register(sub, _course_arg)
+    commands_local.register(sub, _course_arg)
+    if not local_only:
+        from grader import commands_github, commands_regrade
+
+        for module in (commands_github, commands_regrade):
+            module.register(sub, _course_arg)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    # Only when the command comes first: `grader --help check` must list every command.
+    parser = build_parser(local_only=bool(args_list) and args_list[0] in LOCAL_COMMANDS)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     handler: Handler = args.handler

@@ -18,7 +18,6 @@ import yaml
 
 from grader import cli, console
 from grader.adapters.course import load_course
-from grader.adapters.grading import grade_many
 from grader.adapters.notebooks import write_notebook
 from grader.core.codec import encode_evaluation
 from grader.core.model import Assignment, CourseConfig, Evaluation
@@ -98,10 +97,20 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     items = [
         (nb, resolve_assignment(course, args.assignment or nb.stem, nb)) for nb in args.notebooks
     ]
-    with console.progress(len(items), "Checking notebooks") as advance:
-        evaluations = grade_many(
-            course, items, base_env=env, jobs=args.jobs, on_done=lambda i, e: advance()
-        )
+    # Start the kernel zygote first: it imports ipykernel in its own process
+    # while this one imports nbclient and friends (grading, imported late).
+    from grader.adapters import kernelpool
+
+    kernelpool.prewarm(env, course.execution.pass_env)
+    try:
+        from grader.adapters.grading import grade_many
+
+        with console.progress(len(items), "Checking notebooks") as advance:
+            evaluations = grade_many(
+                course, items, base_env=env, jobs=args.jobs, on_done=lambda i, e: advance()
+            )
+    finally:
+        kernelpool.close_all()
     if args.json:
         cli.print_json(
             {

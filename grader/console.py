@@ -10,13 +10,13 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+if TYPE_CHECKING:
+    from grader.core.model import Evaluation
 
-from grader.core.model import Evaluation
+# rich is imported inside the functions that draw: `grader check --json` in CI
+# never draws, and importing rich is a noticeable part of its start-up.
 
 STATUS_STYLE = {
     "complete": "green",
@@ -33,6 +33,9 @@ def progress(total: int, label: str) -> Iterator[Callable[[], None]]:
     if not sys.stderr.isatty() or total < 2:
         yield lambda: None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -52,6 +55,9 @@ def _styled(status: str) -> str:
 
 
 def print_check_table(notebooks: Sequence[Path], evaluations: Sequence[Evaluation]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="grader check", show_lines=True)
     table.add_column("notebook", overflow="fold")
     table.add_column("assignment")
@@ -74,6 +80,9 @@ def print_records(records: Sequence[dict[str, Any]]) -> None:
     students = sorted({r["student"] for r in records}, key=str.lower)
     assignments = list(dict.fromkeys(r["assignment"] for r in records))
     status = {(r["student"], r["assignment"]): r for r in records}
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="records")
     table.add_column("student")
     for a in assignments:
@@ -89,6 +98,9 @@ def print_records(records: Sequence[dict[str, Any]]) -> None:
 
 def print_changes(assignment: str, regraded: int, changes: Sequence[Any]) -> None:
     """The records whose status a regrade changes (and nothing else)."""
+    from rich.console import Console
+    from rich.table import Table
+
     out = Console(highlight=False)
     if not changes:
         out.print(f"{assignment}: {regraded} submission(s) regraded; no record changes status.")

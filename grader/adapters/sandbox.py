@@ -44,9 +44,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 # Tasks (processes and threads) one kernel may have. An idle ipykernel uses
 # about a dozen threads; 256 leaves room for multiprocessing and DataLoader
@@ -136,6 +137,18 @@ class Containment:
     def isolates_network(self) -> bool:
         return self.isolation.unshare is not None and not self.network
 
+    def limits(self) -> dict[str, int | str | None]:
+        """The same limits as `_limit_args`, as `apply_limits` keywords (for the zygote)."""
+        nproc = None
+        if self.cgroup is None and os.geteuid() != 0:
+            nproc = _user_task_count(os.getuid()) + TASK_BUDGET
+        return {
+            "address_space": self.memory_mb * 1024 * 1024,
+            "fsize": _file_size_limit(self.memory_mb),
+            "nproc": nproc,
+            "cgroup": None if self.cgroup is None else str(self.cgroup),
+        }
+
     def _limit_args(self) -> list[str]:
         args = ["--as", str(self.memory_mb * 1024 * 1024)]
         args += ["--fsize", str(_file_size_limit(self.memory_mb))]
@@ -218,18 +231,21 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     return ns
 
 
-def _apply_limits(ns: argparse.Namespace) -> None:
-    if ns.cgroup:
+def apply_limits(
+    *, address_space: int, fsize: int, nproc: int | None = None, cgroup: str | None = None
+) -> None:
+    """Limit this process and everything it starts (also used by the kernel zygote)."""
+    if cgroup:
         # "0" means the writing process, whatever pid namespace it is in.
-        Path(ns.cgroup, "cgroup.procs").write_text("0")
+        Path(cgroup, "cgroup.procs").write_text("0")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_AS, (ns.address_space, ns.address_space))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (ns.fsize, ns.fsize))
-    if ns.nproc is not None:
-        resource.setrlimit(resource.RLIMIT_NPROC, (ns.nproc, ns.nproc))
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    if nproc is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
 
-def _run_as_init(kernel: list[str]) -> int:
+def run_as_init(start_kernel: Callable[[], NoReturn], grader_pid: str) -> int:
     """Be pid 1 of the namespace: start the kernel, reap orphans, exit with it.
 
     The kernel is a grandchild, never pid 1 or a child of pid 1: init ignores
@@ -240,11 +256,10 @@ def _run_as_init(kernel: list[str]) -> int:
     namespace, still visible in the host /proc) is watched so that a killed
     grader takes the namespace down with it.
     """
-    grader_pid = os.environ.pop("JPY_PARENT_PID", "")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     middle = os.fork()
     if middle == 0:
-        os._exit(_run_kernel_child(kernel))
+        os._exit(_run_kernel_child(start_kernel))
     while True:
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == middle:
@@ -255,21 +270,26 @@ def _run_as_init(kernel: list[str]) -> int:
             time.sleep(0.2)
 
 
-def _run_kernel_child(kernel: list[str]) -> int:
+def _run_kernel_child(start_kernel: Callable[[], NoReturn]) -> int:
     kernel_pid = os.fork()
     if kernel_pid == 0:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.environ["JPY_PARENT_PID"] = str(os.getppid())
-        os.execv(kernel[0], kernel)  # noqa: S606 - argv, no shell
+        start_kernel()
     _, status = os.waitpid(kernel_pid, 0)
     return os.waitstatus_to_exitcode(status) & 0xFF
 
 
+def _exec_kernel(kernel: list[str]) -> NoReturn:
+    os.environ["JPY_PARENT_PID"] = str(os.getppid())
+    os.execv(kernel[0], kernel)  # noqa: S606 - argv, no shell
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ns = _parse(sys.argv[1:] if argv is None else argv)
-    _apply_limits(ns)
+    apply_limits(address_space=ns.address_space, fsize=ns.fsize, nproc=ns.nproc, cgroup=ns.cgroup)
     if ns.init:
-        return _run_as_init(ns.kernel)
+        grader_pid = os.environ.pop("JPY_PARENT_PID", "")
+        return run_as_init(lambda: _exec_kernel(ns.kernel), grader_pid)
     os.execv(ns.kernel[0], ns.kernel)  # noqa: S606 - argv, no shell
 
 
