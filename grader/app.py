@@ -356,8 +356,12 @@ def handle_command(
     body: str,
     now: datetime,
     regrader: Regrader | None = None,
+    on_pull: bool = True,
 ) -> Outcome:
-    """Apply `/grader ...` commands from a comment on issue or PR `number`."""
+    """Apply `/grader ...` commands from a comment on issue or PR `number`.
+
+    `on_pull=False`: `number` is a plain issue (the event says so), never a PR.
+    """
     parsed = commands.parse(body)
     if not parsed:
         return Outcome("no command")
@@ -372,8 +376,18 @@ def handle_command(
         return Outcome("command error")
     outcome = Outcome("no change")
     for command in valid:
-        outcome = _apply_command(ctx, number, author, command, now, regrader)
+        outcome = _apply_command(ctx, number, author, command, now, regrader, on_pull)
     return outcome
+
+
+# GitHub mode has no regrader: notebooks run only in the unprivileged grade workflow.
+REGRADE_IN_ACTIONS = (
+    "Nothing was changed yet: in GitHub mode grading runs only in the `grade` workflow. "
+    "To grade this pull request's current commit again, open its **Checks** tab and use "
+    "**Re-run all jobs** on the latest `grade` run (or push a new commit). The result is "
+    "published when that run finishes, and the time of the first run of that commit still "
+    "counts as the submission time.\n"
+)
 
 
 def _apply_command(
@@ -383,11 +397,11 @@ def _apply_command(
     command: commands.Command,
     now: datetime,
     regrader: Regrader | None,
+    on_pull: bool = True,
 ) -> Outcome:
     if isinstance(command, commands.ProjectCmd):
-        return _project(ctx, number, author, command, now)
-    tracking = ctx.forge.find_issue(ctx.course.tracking_issue_title)
-    if tracking is not None and tracking.number == number:
+        return _project(ctx, number, author, command, now, on_pull)
+    if not on_pull or _is_tracking_issue(ctx, number):
         ctx.forge.create_comment(
             number,
             render.command_error(
@@ -397,7 +411,10 @@ def _apply_command(
                 ]
             ),
         )
-        return Outcome("command on the tracking issue")
+        return Outcome("command on an issue, not a pull request")
+    if isinstance(command, commands.RegradeCmd) and regrader is None:
+        ctx.forge.create_comment(number, REGRADE_IN_ACTIONS)
+        return Outcome("regrade: asked for a re-run of the grade workflow")
     pr = ctx.forge.get_pull(number)
     scope = check_scope(pr.author, ctx.forge.list_pull_files(number), ctx.course.assignments)
     parts = []
@@ -441,13 +458,22 @@ def _command_event(
     return None
 
 
+def _is_tracking_issue(ctx: Context, number: int) -> bool:
+    tracking = ctx.forge.find_issue(ctx.course.tracking_issue_title)
+    return tracking is not None and tracking.number == number
+
+
 def _project(
-    ctx: Context, number: int, author: str, command: commands.ProjectCmd, now: datetime
+    ctx: Context,
+    number: int,
+    author: str,
+    command: commands.ProjectCmd,
+    now: datetime,
+    on_pull: bool = True,
 ) -> Outcome:
     logins = list(command.logins)
     if not logins:
-        tracking = ctx.forge.find_issue(ctx.course.tracking_issue_title)
-        if tracking is not None and tracking.number == number:
+        if not on_pull or _is_tracking_issue(ctx, number):
             ctx.forge.create_comment(
                 number,
                 render.command_error(["Name the group: `/grader project presented @alice @bob`."]),

@@ -182,7 +182,11 @@ def cmd_ta_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if actions.text(event, "comment", "user", "type") == "Bot":
         return report(env, app.Outcome("ignored: comment by a bot"))
     ctx = github_context(course, env)
-    outcome = app.handle_command(ctx, number, author, body, now_utc(), regrader=None)
+    # A comment on a PR carries issue.pull_request; on a plain issue it is absent.
+    on_pull = actions.dig(event, "issue", "pull_request") is not None
+    outcome = app.handle_command(
+        ctx, number, author, body, now_utc(), regrader=None, on_pull=on_pull
+    )
     return report(env, outcome)
 
 
