@@ -273,6 +273,9 @@ def close_all() -> None:
 # --- the zygote itself: runs in its own process -----------------------------
 
 
+_IMPORT_ENV: dict[str, str] = {}
+
+
 def _libc() -> Any:
     return ctypes.CDLL(None, use_errno=True)
 
@@ -291,8 +294,12 @@ def _serve() -> int:
     from grader.adapters import sandbox
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    before = dict(os.environ)
     for name in WARM_MODULES:
         __import__(name)
+    # Variables the imports set (debugpy sets PYDEVD_USE_FRAME_EVAL): an exec'd
+    # kernel sets them on import, after its env; each fork re-applies them.
+    _IMPORT_ENV.update({k: v for k, v in os.environ.items() if before.get(k) != v})
     unshare = os.geteuid() == 0 and _probe_unshare()
     released: set[int] = set()
     _answer({"ready": True, "pid": os.getpid(), "unshare": unshare})
@@ -402,6 +409,7 @@ def _become_kernel(request: Mapping[str, Any]) -> NoReturn:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        os.environ.update(_IMPORT_ENV)
         os.environ["JPY_PARENT_PID"] = str(os.getppid())
         tempfile.tempdir = None  # recomputed from this kernel's TMPDIR
         random.seed()  # forks share the zygote's state; each kernel gets its own
