@@ -7,7 +7,8 @@ everything touched goes through the `Forge` port.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -21,6 +22,7 @@ from grader.core.model import (
     Assignment,
     Cell,
     Certificate,
+    Comment,
     CourseConfig,
     Evaluation,
     Event,
@@ -90,21 +92,68 @@ def latest_evaluation(events: Sequence[Event]) -> Evaluation | None:
 # --- the PR's sticky comment and labels ------------------------------------
 
 
-def upsert_sticky(ctx: Context, number: int, body: str) -> None:
-    """Edit the bot's one marked comment in place, or create it; no-op when equal."""
-    mine = [c for c in ctx.forge.bot_comments(number) if c.body.startswith(PR_MARKER)]
+SEQ_MARKER = "<!-- grader:seq "
+_SEQ = re.compile(r"<!-- grader:seq (\d+) -->")
+
+
+def view_seq(events: Iterable[Sequence[Event]]) -> int:
+    """How many events the PR's records hold: records only grow, so a bigger number
+    means a view rendered from a newer ledger."""
+    return sum(len(e) for e in events)
+
+
+def _seq_of(body: str) -> int:
+    found = _SEQ.search(body)
+    return int(found.group(1)) if found else -1
+
+
+def upsert_sticky(ctx: Context, number: int, body: str, seq: int | None = None) -> bool | None:
+    """Edit the bot's one marked comment in place, or create it; no-op when equal.
+
+    Concurrent publish runs for one PR race here (THREATS 21, 22). `seq` (see
+    `view_seq`) is stored in the comment: a view older than the one shown is not
+    written, and None is returned. Two runs that both create a comment leave
+    two: the lowest id is kept and the others deleted, now or on the next write.
+    Returns whether the comment was written.
+    """
+    if seq is not None:
+        body = f"{body.rstrip()}\n{SEQ_MARKER}{seq} -->\n"
+    mine = _sticky_comments(ctx, number)
     if not mine:
         ctx.forge.create_comment(number, body)
-    elif mine[0].body != body:
-        ctx.forge.edit_comment(mine[0].id, body)
+        mine = _sticky_comments(ctx, number)  # one more read, on a PR's first comment only
+        if len(mine) <= 1:
+            return True
+    keep = mine[0]
+    for extra in mine[1:]:
+        ctx.forge.delete_comment(extra.id)
+    if seq is not None and _seq_of(keep.body) > seq:
+        return None
+    if keep.body == body:
+        return False
+    ctx.forge.edit_comment(keep.id, body)
+    return True
 
 
-def sync_labels(ctx: Context, pr: PullRequest, states: Sequence[RecordState]) -> None:
-    """Make the PR's labels mirror its records, touching only the grader's own labels."""
-    add, remove = label_changes(pr.labels, combined_labels(ctx, states), ctx.course.labels)
-    if add and remove:  # one request instead of several, for the per-push budget
-        dropped = {n.lower() for n in remove}
-        ctx.forge.set_labels(pr.number, [*(n for n in pr.labels if n.lower() not in dropped), *add])
+def _sticky_comments(ctx: Context, number: int) -> list[Comment]:
+    found = [c for c in ctx.forge.bot_comments(number) if c.body.startswith(PR_MARKER)]
+    return sorted(found, key=lambda c: c.id)
+
+
+def sync_labels(
+    ctx: Context, pr: PullRequest, states: Sequence[RecordState], *, replace: bool = False
+) -> None:
+    """Make the PR's labels mirror its records, touching only the grader's own labels.
+
+    `replace`: the labels read with `pr` may be stale (a concurrent run wrote since),
+    so set them in one request whatever they seemed to be.
+    """
+    wanted = combined_labels(ctx, states)
+    add, remove = label_changes(pr.labels, wanted, ctx.course.labels)
+    if replace or (add and remove):  # one request instead of several, for the budget
+        owned = {n.lower() for n in ctx.course.labels.all()}
+        keep = [n for n in pr.labels if n.lower() not in owned]
+        ctx.forge.set_labels(pr.number, [*keep, *sorted(wanted)])
     elif add:
         ctx.forge.add_labels(pr.number, add)
     else:
@@ -129,8 +178,12 @@ def publish_pr_view(
     pr: PullRequest,
     parts: Sequence[tuple[Assignment, RecordState, Evaluation | None]],
     at: datetime,
+    seq: int | None = None,
 ) -> None:
-    """The PR's one comment and its labels, from its records (one part per notebook)."""
+    """The PR's one comment and its labels, from its records (one part per notebook).
+
+    With `seq` (see `view_seq`), a view older than the one shown writes nothing.
+    """
     # Several notebooks share one comment, so each gets its share of GitHub's body limit.
     limit = BODY_LIMIT // max(1, len(parts)) - 8
     body = "\n\n".join(
@@ -145,8 +198,10 @@ def publish_pr_view(
         )
         for a, s, e in parts
     )
-    upsert_sticky(ctx, pr.number, body)
-    sync_labels(ctx, pr, [s for _, s, _ in parts])
+    written = upsert_sticky(ctx, pr.number, body, seq)
+    if written is not None:
+        # A changed view may follow a concurrent run's labels: set them, do not diff.
+        sync_labels(ctx, pr, [s for _, s, _ in parts], replace=written and seq is not None)
 
 
 # --- use case: a graded push ------------------------------------------------
@@ -200,6 +255,7 @@ def record_graded(
 ) -> Outcome:
     """Append the graded commit (`sha`, default the PR's head) to each record; refresh the PR."""
     parts = []
+    records: list[Sequence[Event]] = []
     shown_at = graded_at
     for assignment_id, path in scope.notebooks:
         assignment = ctx.course.assignments[assignment_id]
@@ -210,11 +266,12 @@ def record_graded(
         change = partial(_record, assignment=assignment_id, submission=submission)
         history = ctx.ledger.update(pr.author, change)
         events = history.assignments.get(assignment_id, [])
+        records.append(events)
         state = state_of(ctx, pr.author, assignment, history, graded_at)
         # Runs may finish out of order: show the newest submission's result, not this run's.
         parts.append((assignment, state, latest_evaluation(events)))
         shown_at = max(shown_at, newest_submission_time(events, graded_at))
-    publish_pr_view(ctx, pr, parts, shown_at)
+    publish_pr_view(ctx, pr, parts, shown_at, view_seq(records))
     return Outcome(f"graded PR #{pr.number}", tuple(s for _, s, _ in parts))
 
 
@@ -418,6 +475,7 @@ def _apply_command(
     pr = ctx.forge.get_pull(number)
     scope = check_scope(pr.author, ctx.forge.list_pull_files(number), ctx.course.assignments)
     parts = []
+    records: list[Sequence[Event]] = []
     for assignment_id, path in scope.notebooks:
         assignment = ctx.course.assignments[assignment_id]
         event = _command_event(command, author, now, pr, path, assignment, regrader)
@@ -425,11 +483,10 @@ def _apply_command(
             pr.author, partial(_append, assignment=assignment_id, event=event)
         )
         state = state_of(ctx, pr.author, assignment, history, now)
-        parts.append(
-            (assignment, state, latest_evaluation(history.assignments.get(assignment_id, [])))
-        )
+        records.append(history.assignments.get(assignment_id, []))
+        parts.append((assignment, state, latest_evaluation(records[-1])))
     if parts:
-        publish_pr_view(ctx, pr, parts, now)
+        publish_pr_view(ctx, pr, parts, now, view_seq(records))
     return Outcome(f"{type(command).__name__} on PR #{number}", tuple(s for _, s, _ in parts))
 
 
@@ -568,10 +625,12 @@ def reconcile(ctx: Context, now: datetime) -> int:
             continue
         history = ctx.ledger.history(pr.author)
         parts = []
+        records: list[Sequence[Event]] = []
         for assignment_id, _path in scope.notebooks:
             events = history.assignments.get(assignment_id, [])
             if not any(isinstance(e, Submission) and e.pr == pr.number for e in events):
                 continue  # never graded: the next push or a re-run of grade records it
+            records.append(events)
             assignment = ctx.course.assignments[assignment_id]
             parts.append(
                 (
@@ -582,5 +641,5 @@ def reconcile(ctx: Context, now: datetime) -> int:
             )
         if parts:
             at = max(s.submitted_at or now for _, s, _ in parts)
-            publish_pr_view(ctx, pr, parts, at)
+            publish_pr_view(ctx, pr, parts, at, view_seq(records))
     return len(pulls)
