@@ -47,7 +47,7 @@ def test_rows_21_22_two_hundred_publish_events_at_once(
     plans = [(WRONG, COMPLETE), (COMPLETE, WRONG), (WRONG, WRONG), (COMPLETE, COMPLETE)]
     artifacts: dict[tuple[str, str, bytes], Path] = {}
     jobs: list[tuple[Path, dict[str, Any]]] = []
-    expected: dict[int, tuple[str, str, str]] = {}
+    expected: dict[int, tuple[str, str, str, list[str]]] = {}
     for i in range(50):
         login = f"student{i:02d}"
         for assignment in ("a1", "a2"):
@@ -67,7 +67,7 @@ def test_rows_21_22_two_hundred_publish_events_at_once(
                     artifacts[key] = retarget(real_artifacts[kind], target, login, assignment)
                 jobs.append((artifacts[key], event))
             label = "complete" if COMPLETE in (first, second) else "incomplete"
-            expected[number] = (login, assignment, label)
+            expected[number] = (login, assignment, label, shas)
     assert len(jobs) == 200
     assert len({shard_of(f"student{i:02d}") for i in range(50)}) < 50  # shards are shared
     rng.shuffle(jobs)  # runs finish out of order: often the newer push first
@@ -95,17 +95,16 @@ def test_rows_21_22_two_hundred_publish_events_at_once(
         codes = list(pool.map(publish, jobs))
     elapsed = time.monotonic() - started
     assert codes == [OK] * 200
-    assert elapsed < 60
+    assert elapsed < 90  # about 40 s on two CPUs
 
     records = world.records()
-    for number, (login, assignment, label) in expected.items():
+    for number, (login, assignment, label, pushed) in expected.items():
         bodies = world.bot_comments(number)
         assert len(bodies) == 1, (number, bodies)
         assert world.gh.labels_on(number) == [label], number
         assert world.facts(number)["status"] == label, number
         shas = sorted(e["sha"] for e in records[(login, assignment)] if e["type"] == "submission")
-        assert shas == sorted(world.gh.issue(number).pull.head_sha[:0] + s for s in shas)
-        assert len(shas) == 2, (login, assignment, records[(login, assignment)])
+        assert shas == pushed, (login, assignment)  # nothing lost, nothing doubled
     assert len(records) == 100
 
 
@@ -159,13 +158,10 @@ def test_row_24_5xx_that_outlasts_retries_fails_loudly(
     world: World, real_artifacts: dict[str, Path]
 ) -> None:
     number, event = world.submit("alice", "a" * 40)
-    world.gh.fail_next("PATCH", r"/issues/comments/\d+$", 502, times=0)  # placeholder
-    world.gh.fail_next("POST", COMMENTS, 500, times=50)
+    world.gh.fail_next("POST", COMMENTS, 500, times=4)  # the first try and all 3 re-posts
     assert world.publish(real_artifacts["complete"], event) == cli.INTERNAL
     assert world.bot_comments(number) == []
     # The ledger write went through; a re-run of publish finishes the job, writing once.
-    world.gh.fail_next("POST", COMMENTS, 500, times=0)
-    world.gh._faults.clear()
     assert world.publish(real_artifacts["complete"], event) == OK
     assert len(world.bot_comments(number)) == 1
 
@@ -230,21 +226,17 @@ def test_row_28_conflicting_ledger_write_is_retried_without_loss(
     _, second = world.submit("alice", "c" * 40, number=number, content=WRONG)
 
     def bob_publishes() -> None:
-        world.gh.state.lock.release()  # let bob's whole publish run meanwhile
+        # Runs in the server thread that holds the state lock while answering alice's PUT:
+        # let go of it so that bob's whole publish runs in between.
+        world.gh.state.lock.release()
         try:
-            e2e_support.cli.main  # noqa: B018
             with pytest.MonkeyPatch.context() as mp:
-                env = world.gh.env(
-                    GRADER_THROTTLE="0", GITHUB_EVENT_PATH=str(world.write_event(bob_event))
-                )
+                env = world.gh.env(GRADER_THROTTLE="0")
+                env["GITHUB_EVENT_PATH"] = str(world.write_event(bob_event))
                 for key, value in env.items():
                     mp.setenv(key, value)
-                assert (
-                    cli.main(
-                        ["publish", "--artifact", str(bob_artifact), "--course", str(world.course)]
-                    )
-                    == OK
-                )
+                argv = ["publish", "--artifact", str(bob_artifact), "--course", str(world.course)]
+                assert cli.main(argv) == OK
         finally:
             world.gh.state.lock.acquire()
 
