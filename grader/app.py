@@ -344,13 +344,32 @@ def publish(
             ctx, pr.number, render.evidence_invalid(problem, [x for xs in static for x in xs])
         )
         return Outcome(f"evidence invalid: {problem}")
-    graded_at = ctx.forge.first_graded_at(run.head_sha) or run.created_at
+    assignments = [ctx.course.assignments[a] for a, _ in scope.notebooks]
+    graded_at = trusted_time(ctx, run.head_sha, run.created_at, assignments)
     if graded_at is None:
         return Outcome("ignored: GitHub gave no time for this run")
     assert not isinstance(evidence, str)  # check_evidence returned None
     by_path = {n.path.lower(): n.evaluation for n in evidence}
     evaluations = {path: by_path[path.lower()] for _, path in scope.notebooks}
     return record_graded(ctx, pr, scope, evaluations, graded_at, sha=run.head_sha)
+
+
+def trusted_time(
+    ctx: Context, sha: str, created_at: datetime | None, assignments: Sequence[Assignment]
+) -> datetime | None:
+    """When GitHub first graded the run's commit: the creation time of its first grade run.
+
+    This run's own creation time comes from GitHub's event. An earlier run of the
+    same commit (a close/reopen after a run that never published) can only make the
+    time earlier, and that matters only when this run came after a deadline: a
+    submission on time stays on time, and `complete` never goes back, so the order
+    of on-time submissions does not change a record. So the runs are asked only
+    then, which keeps an on-time push within its request budget.
+    """
+    deadlines = [a.deadline for a in assignments]
+    if created_at is not None and deadlines and created_at <= min(deadlines):
+        return created_at
+    return ctx.forge.first_graded_at(sha) or created_at
 
 
 def no_artifact(ctx: Context, pr: PullRequest, run: GradeRun, missing: NoArtifact) -> Outcome:
