@@ -46,8 +46,9 @@ EXERCISE_STATUS = {
     "not-run": "❌ not run",
 }
 _REGRADE_HINT = (
-    "a TA can re-run grading with `/grader regrade`; the time of your push still counts "
-    "as your submission time."
+    "push again, or ask a TA to re-run the `grade` workflow for this pull request "
+    "(Actions tab, \"Re-run all jobs\"); the time of your push still counts as your "
+    "submission time."
 )
 
 
