@@ -558,3 +558,33 @@ def test_api_url_is_honoured(gh: FakeGitHub) -> None:
     with GitHubForge.from_env(wrong, throttle=False) as forge:
         assert forge.permission("alice") == "none"  # 404 everywhere outside the API prefix
     assert [r.status for r in gh.requests] == [404]
+
+
+# --- the whole ledger in one request --------------------------------------------------
+
+
+def test_read_state_all_is_one_request_whatever_the_shard_count(
+    gh: FakeGitHub, forge: GitHubForge
+) -> None:
+    assert forge.read_state_all("records/") == {}  # no state branch yet
+    gh.clear_log()
+    version = None
+    for i in range(40):
+        forge.write_state(f"records/shard-{i:02d}.json", f'{{"n": {i}}}', version, "seed")
+    forge.write_state("other/file.txt", "x", None, "seed")
+    gh.clear_log()
+    files = forge.read_state_all("records/")
+    assert len(files) == 40
+    assert files["records/shard-07.json"] == '{"n": 7}'
+    assert cost(gh) == ["GET /repos/d2l/study-group/tarball/grader-state 302"]
+
+
+def test_ledger_all_reads_the_archive_once(gh: FakeGitHub, forge: GitHubForge) -> None:
+    from grader.adapters.ledger import Ledger
+
+    ledger = Ledger(forge)
+    for login in ("alice", "bob", "carol", "dave"):
+        ledger.update(login, lambda h: h.project.clear())
+    gh.clear_log()
+    assert sorted(dict(ledger.all())) == ["alice", "bob", "carol", "dave"]
+    assert len(gh.requests) == 1

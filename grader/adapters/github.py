@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import tarfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from functools import partial
 from typing import Any, Self, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
+import urllib3
 from github import Auth, Github, GithubException, GithubRetry
 from github.ContentFile import ContentFile
 from github.File import File
@@ -390,6 +393,22 @@ class GitHubForge:
             raise
         return sorted(e.path for e in tree.tree if e.type == "blob" and e.path.startswith(prefix))
 
+    def read_state_all(self, prefix: str) -> dict[str, str]:
+        """Every state file under `prefix` in ONE API request: the branch's tarball.
+
+        GitHub answers the archive request with a redirect to codeload, and the
+        download itself is not a REST request, so re-rendering the tracker costs
+        the same whatever the number of ledger shards. The archive is read in
+        memory with size caps; nothing is extracted to disk.
+        """
+        try:
+            url = self._repo.get_archive_link("tarball", self._settings.state_branch)
+        except GithubException as exc:
+            if exc.status == 404:  # no state branch yet
+                return {}
+            raise
+        return _state_files(_download(url, MAX_ARCHIVE_BYTES), prefix)
+
     # --- time -------------------------------------------------------------------------------
 
     def first_graded_at(self, sha: str) -> datetime | None:
@@ -443,6 +462,42 @@ def _pull(pull: GhPull) -> PullRequest:
         title=pull.title,
         head_ref=pull.head.ref,
     )
+
+
+MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
+MAX_STATE_FILE_BYTES = 64 * 1024 * 1024
+
+
+def _download(url: str, limit: int) -> bytes:
+    """GET `url` (a codeload archive link), refusing more than `limit` bytes."""
+    if urlsplit(url).scheme not in ("https", "http"):
+        raise ValueError(f"unexpected archive link {url!r}")
+    response = urllib3.PoolManager().request("GET", url, preload_content=False, timeout=120)
+    try:
+        if response.status != 200:
+            raise GithubException(response.status, {"message": "archive download failed"}, None)
+        data = response.read(limit + 1)
+    finally:
+        response.release_conn()
+    if len(data) > limit:
+        raise ValueError("the state branch archive is larger than any real ledger")
+    return data
+
+
+def _state_files(archive: bytes, prefix: str) -> dict[str, str]:
+    """The files under `prefix` in a codeload tarball (top folder stripped)."""
+    found: dict[str, str] = {}
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for member in tar:
+            path = member.name.split("/", 1)[-1]
+            if not member.isfile() or not path.startswith(prefix):
+                continue
+            if member.size > MAX_STATE_FILE_BYTES:
+                raise ValueError(f"{path}: larger than any real ledger shard")
+            handle = tar.extractfile(member)
+            if handle is not None:
+                found[path] = handle.read().decode("utf-8")
+    return found
 
 
 def _is_pull(issue: GhIssue) -> bool:

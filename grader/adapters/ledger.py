@@ -97,7 +97,6 @@ class Ledger:
         raise StateConflict(f"could not update {path} after {MAX_ATTEMPTS} attempts")
 
     def all(self) -> Iterator[tuple[str, StudentHistory]]:
-        for path in self.forge.list_state(PREFIX):
-            found = self.forge.read_state(path)
-            if found is not None:
-                yield from _decode_shard(found[0]).items()
+        """Every student's history, read in one go (one request on GitHub)."""
+        for _path, text in sorted(self.forge.read_state_all(PREFIX).items()):
+            yield from _decode_shard(text).items()

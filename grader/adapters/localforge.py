@@ -287,5 +287,8 @@ class LocalForge:
             if p.is_file() and p.relative_to(base).as_posix().startswith(prefix)
         )
 
+    def read_state_all(self, prefix: str) -> dict[str, str]:
+        return {path: self._state_path(path).read_text("utf-8") for path in self.list_state(prefix)}
+
     def first_graded_at(self, sha: str) -> datetime | None:
         return self._graded.get(sha)

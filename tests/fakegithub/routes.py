@@ -573,6 +573,14 @@ def post_ref(routes: Routes, request: Request) -> Response:
 # --- actions ---------------------------------------------------------------------------
 
 
+def get_archive(routes: Routes, request: Request) -> Response:
+    """GitHub answers an archive request with a redirect to codeload."""
+    ref = request.groups[0]
+    if ref not in routes.state.git.branches:
+        return not_found()
+    return Response(302, None, {"Location": f"{routes.shapes.web}/_codeload/{ref}"})
+
+
 def list_runs(routes: Routes, request: Request) -> Response:
     workflow = request.groups[0] if request.groups else None
     runs = sorted(routes.state.runs.values(), key=lambda r: (r.created_at, r.id), reverse=True)
@@ -619,6 +627,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "{repo}/git/ref/heads/(.+)", get_ref),
     ("GET", "{repo}/git/refs/heads/(.+)", get_ref),
     ("POST", "{repo}/git/refs", post_ref),
+    ("GET", "{repo}/tarball/(.+)", get_archive),
     ("GET", "{repo}/actions/runs", list_runs),
     ("GET", "{repo}/actions/workflows/([^/]+)/runs", list_runs),
 ]

@@ -13,8 +13,10 @@ JSON like GitHub's, and are logged, so gaps show up in tests.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,6 +31,7 @@ from .shapes import Shapes
 from .state import Issue, Pull, PullFile, RepoState, Run
 
 DROP = -1  # pseudo status: hang up instead of answering
+CODELOAD = "/_codeload/"  # where the archive redirect points (not an API path: not counted)
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
@@ -74,11 +77,17 @@ class _Handler(BaseHTTPRequestHandler):
         if response.status == DROP:
             self.close_connection = True
             return
-        payload = b"" if response.body is None else json.dumps(response.body).encode()
+        binary = isinstance(response.body, bytes)  # an archive from the codeload stand-in
+        if binary:
+            payload = response.body
+        else:
+            payload = b"" if response.body is None else json.dumps(response.body).encode()
         self.send_response(response.status)
         for key, value in response.headers.items():
             self.send_header(key, value)
-        if payload:
+        if binary:
+            self.send_header("Content-Type", "application/x-gzip")
+        elif payload:
             self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -112,6 +121,7 @@ class FakeGitHub:
         self.api_url = self.web_url + prefix
         self.routes = Routes(self.state, Shapes(self.state, self.api_url, self.web_url))
         self._log: list[Logged] = []
+        self._downloads: list[str] = []  # archive downloads (codeload; no API request)
         self._faults: list[Fault] = []
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.02,), daemon=True
@@ -149,6 +159,10 @@ class FakeGitHub:
         body = json.loads(raw) if raw else None
         request = Request(method, path, dict(parse_qsl(url.query)), body)
         with self.state.lock:
+            if url.path.startswith(CODELOAD):  # archives come from codeload, outside the API
+                response = self._codeload(url.path.removeprefix(CODELOAD))
+                self._downloads.append(url.path)
+                return response
             outside = not url.path.startswith(self.prefix)  # GITHUB_API_URL not honoured
             response = error(404, "Not Found") if outside else self._answer(request)
             response.headers = {**self._rate_headers(), **response.headers}
@@ -169,6 +183,21 @@ class FakeGitHub:
             return Response(DROP)
         body = fault.body if fault.body is not None else {"message": "Server Error"}
         return Response(fault.status, body, dict(fault.headers))
+
+    def _codeload(self, ref: str) -> Response:
+        """A tar.gz of branch `ref`, like codeload's: one top folder `<repo>-<sha>/`."""
+        git = self.state.git
+        if ref not in git.branches:
+            return error(404, "Not Found")
+        head = git.branches[ref]
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            for path, (_, sha) in sorted(git.commits[head].tree.items()):
+                data = git.blobs[sha]
+                info = tarfile.TarInfo(f"{self.repository.replace('/', '-')}-{head[:7]}/{path}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        return Response(200, buffer.getvalue())
 
     def _rate_headers(self) -> dict[str, str]:
         used = len(self._log) + 1
