@@ -47,7 +47,7 @@ EXERCISE_STATUS = {
 }
 _REGRADE_HINT = (
     "push again, or ask a TA to re-run the `grade` workflow for this pull request "
-    "(Actions tab, \"Re-run all jobs\"); the time of your push still counts as your "
+    '(Actions tab, "Re-run all jobs"); the time of your push still counts as your '
     "submission time."
 )
 
