@@ -117,7 +117,7 @@ def test_rows_21_22_two_hundred_publish_events_at_once(
         ("GET", r"/pulls$", "secondary"),
         ("POST", COMMENTS, "429"),
         ("PUT", r"/contents/records/", "secondary"),
-        ("GET", r"/actions/runs$", "primary"),
+        ("GET", r"/contents/submissions/", "primary"),
     ],
 )
 def test_row_23_rate_limits_are_waited_out(
