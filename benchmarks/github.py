@@ -68,18 +68,21 @@ def artifacts(root: Path) -> dict[str, Path]:
     return found
 
 
-def push_cost(real: dict[str, Path], existing: int) -> int:
-    """Requests of the second graded push to a PR, with `existing` records in the ledger."""
+def push_cost(real: dict[str, Path], existing: int) -> tuple[int, int]:
+    """Requests of the first and of the second graded push to a PR (on time),
+    with `existing` records in the ledger."""
     with world() as w:
         seed_ledger(w.gh, existing)
+        w.gh.clear_log()
         number, first = w.submit("alice", "1" * 40, content=WRONG)
         if w.publish(real["wrong"], first) != cli.OK:
             raise RuntimeError("the first publish failed")
+        first_cost = len(w.gh.requests)
         w.gh.clear_log()
         _, second = w.submit("alice", "2" * 40, number=number)
         if w.publish(real["complete"], second) != cli.OK:
             raise RuntimeError("the second publish failed")
-        return len(w.gh.requests)
+        return first_cost, len(w.gh.requests)
 
 
 def requests_per_push(
@@ -91,12 +94,14 @@ def requests_per_push(
     ):
         real = real or artifacts(Path(tmp))
         costs = [push_cost(real, n) for n in sizes]
-    ok = max(costs) <= 10 and len(set(costs)) == 1
-    detail: dict[str, float | int | str] = {
-        f"with_{n}_records": c for n, c in zip(sizes, costs, strict=True)
-    }
+    flat = [c for pair in costs for c in pair]
+    ok = max(flat) <= 10 and len(set(costs)) == 1
+    detail: dict[str, float | int | str] = {}
+    for n, (first, second) in zip(sizes, costs, strict=True):
+        detail[f"first_push_with_{n}_records"] = first
+        detail[f"next_push_with_{n}_records"] = second
     return Figure(
-        "REST requests per graded push", max(costs), "requests", "<= 10 and equal", ok, detail
+        "REST requests per graded push", max(flat), "requests", "<= 10 and equal", ok, detail
     )
 
 
