@@ -6,11 +6,7 @@ import random
 import re
 import time
 from datetime import UTC, datetime, timedelta, timezone
-from html.parser import HTMLParser
 from typing import Any
-
-import cmarkgfm
-from cmarkgfm.cmark import Options
 
 from grader.core.markdown import BODY_LIMIT
 from grader.core.model import (
@@ -21,46 +17,12 @@ from grader.core.model import (
     RecordStatus,
 )
 from grader.core.tracker import tracker_pages
+from tests.gfm import parse
 
 AOE = timezone(timedelta(hours=-12))
 START = datetime(2020, 8, 8, 23, 59, tzinfo=AOE)
 NOW = datetime(2020, 11, 1, tzinfo=UTC)
 STATUSES: tuple[RecordStatus, ...] = ("complete", "incomplete", "late", "missing", "open")
-
-
-class Tables(HTMLParser):
-    """Tables as rows of cell texts, plus every start tag seen."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[str] = []
-        self.tables: list[list[list[str]]] = []
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1][-1].append("".join(self._cell))
-            self._cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def parse(markdown: str) -> Tables:
-    parser = Tables()
-    html = cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
-    parser.feed(html)
-    return parser
 
 
 def student_rows(pages: list[str]) -> list[list[str]]:
