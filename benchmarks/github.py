@@ -32,8 +32,8 @@ from tests.e2e_support import (  # noqa: E402
     ON_TIME,
     WRONG,
     World,
+    make_artifacts,
     retarget,
-    run_submission,
     seed_ledger,
     thread_local_environ,
     write_course,
@@ -52,20 +52,6 @@ def world() -> Iterator[World]:
         FakeGitHub(owner="d2l", repo="study-group") as gh,
     ):
         yield World(gh, write_course(Path(tmp) / "course"), Path(tmp), monkeypatch)
-
-
-def artifacts(root: Path) -> dict[str, Path]:
-    """Real `grader run-submission` artifacts for a complete and a wrong notebook."""
-    course = write_course(root / "course")
-    found = {}
-    for kind, content in (("complete", COMPLETE), ("wrong", WRONG)):
-        folder = root / kind / "submissions" / "alice"
-        folder.mkdir(parents=True)
-        (folder / "a1.ipynb").write_bytes(content)
-        if run_submission(course, folder, root / f"artifact-{kind}") != cli.OK:
-            raise RuntimeError(f"run-submission failed for the {kind} notebook")
-        found[kind] = root / f"artifact-{kind}"
-    return found
 
 
 def push_cost(real: dict[str, Path], existing: int) -> tuple[int, int]:
@@ -92,7 +78,7 @@ def requests_per_push(
         contextlib.redirect_stderr(io.StringIO()),
         tempfile.TemporaryDirectory(prefix="grader-bench-art-") as tmp,
     ):
-        real = real or artifacts(Path(tmp))
+        real = real or make_artifacts(Path(tmp))
         costs = [push_cost(real, n) for n in sizes]
     flat = [c for pair in costs for c in pair]
     ok = max(flat) <= 10 and len(set(costs)) == 1
@@ -108,7 +94,7 @@ def requests_per_push(
 def concurrent_publishes(students: int = 50, fault_rate: float = 0.1, workers: int = 16) -> Figure:
     """students x 2 assignments x 2 pushes publishes at once, shuffled, with injected faults."""
     with tempfile.TemporaryDirectory(prefix="grader-bench-art-") as tmp, world() as w:
-        real = artifacts(Path(tmp))
+        real = make_artifacts(Path(tmp))
         jobs, expected = _plan(w, real, students)
         faults = _inject(w, round(len(jobs) * fault_rate))
         environ = thread_local_environ(w.monkeypatch)

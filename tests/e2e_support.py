@@ -327,10 +327,8 @@ def run_submission(course: Path, folder: Path, out: Path) -> int:
     return cli.main(["run-submission", str(folder), "--out", str(out), "--course", str(course)])
 
 
-@pytest.fixture(scope="session")
-def real_artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def make_artifacts(root: Path) -> dict[str, Path]:
     """`grader run-submission` on alice's complete and wrong a1 notebooks (real kernels)."""
-    root = tmp_path_factory.mktemp("real")
     course = write_course(root / "course")
     found = {}
     for kind, content in (("complete", COMPLETE), ("wrong", WRONG)):
@@ -338,11 +336,19 @@ def real_artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         folder.mkdir(parents=True)
         (folder / "a1.ipynb").write_bytes(content)
         out = root / f"artifact-{kind}"
-        assert run_submission(course, folder, out) == cli.OK
+        if run_submission(course, folder, out) != cli.OK:
+            raise RuntimeError(f"run-submission failed for the {kind} notebook")
+        found[kind] = out
+    return found
+
+
+@pytest.fixture(scope="session")
+def real_artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    found = make_artifacts(tmp_path_factory.mktemp("real"))
+    for kind, out in found.items():
         result = json.loads((out / "result.json").read_text(encoding="utf-8"))
         status = result["notebooks"][0]["evaluation"]["status"]
         assert status == ("complete" if kind == "complete" else "incomplete"), result
-        found[kind] = out
     return found
 
 

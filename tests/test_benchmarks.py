@@ -51,7 +51,12 @@ def test_execution_ratios() -> None:
 def test_requests_per_push() -> None:
     figure = well_formed(github.requests_per_push(sizes=(1, 3)))
     assert figure.unit == "requests"
-    assert figure.detail["with_1_records"] == figure.detail["with_3_records"] == figure.value
+    detail = figure.detail
+    assert detail["first_push_with_1_records"] == detail["first_push_with_3_records"]
+    assert detail["next_push_with_1_records"] == detail["next_push_with_3_records"]
+    assert figure.value == max(
+        detail["first_push_with_1_records"], detail["next_push_with_1_records"]
+    )
     assert figure.ok
 
 
