@@ -47,6 +47,7 @@ COMMENTS = r"/issues/\d+/comments$"
 def world() -> Iterator[World]:
     with (
         contextlib.redirect_stderr(io.StringIO()),  # "grader: graded PR #1" per publish
+        contextlib.redirect_stdout(io.StringIO()),  # the figures are the only output
         tempfile.TemporaryDirectory(prefix="grader-bench-gh-") as tmp,
         pytest.MonkeyPatch.context() as monkeypatch,
         FakeGitHub(owner="d2l", repo="study-group") as gh,
@@ -76,6 +77,7 @@ def requests_per_push(
 ) -> Figure:
     with (
         contextlib.redirect_stderr(io.StringIO()),
+        contextlib.redirect_stdout(io.StringIO()),
         tempfile.TemporaryDirectory(prefix="grader-bench-art-") as tmp,
     ):
         real = real or make_artifacts(Path(tmp))
