@@ -456,6 +456,51 @@ def handle_command(
     return outcome
 
 
+def handle_record_command(
+    ctx: Context, student: str, assignment_id: str | None, author: str, body: str, now: datetime
+) -> Outcome:
+    """Apply TA commands to one record that has no pull request yet (simulate only).
+
+    A scenario may grant an extension or set an override before the student's first
+    submission; there is no PR to comment on, so refusals and errors are only reported.
+    """
+    parsed = commands.parse(body)
+    permission = ctx.forge.permission(author)
+    if not parsed:
+        return Outcome("no command")
+    if not commands.is_authorised(author, tas=ctx.course.tas, permission=permission):
+        return Outcome(f"refused: {author} may not run grader commands")
+    valid, errors = commands.partition(parsed)
+    if errors:
+        return Outcome("command error: " + "; ".join(str(e) for e in errors))
+    for command in valid:
+        if isinstance(command, commands.ProjectCmd):
+            logins = list(command.logins) or [student]
+            _record_project(ctx, logins, ProjectPresented(at=now, by=author))
+            continue
+        event = _record_event(command, author, now)
+        if event is not None and assignment_id is None:
+            return Outcome(f"command error: name the assignment for {student}")
+        if event is not None and assignment_id is not None:
+            ctx.ledger.update(student, partial(_append, assignment=assignment_id, event=event))
+    return Outcome(f"applied to {student} (no pull request yet)")
+
+
+def _record_event(command: commands.Command, author: str, now: datetime) -> Event | None:
+    if isinstance(command, commands.CompleteCmd):
+        return Override(at=now, status="complete", by=author, note=command.note)
+    if isinstance(command, commands.IncompleteCmd):
+        return Override(at=now, status="incomplete", by=author, note=command.reason)
+    if isinstance(command, commands.ExtendCmd):
+        return Extension(at=now, delta=command.delta, by=author)
+    return None  # nothing to regrade without a submission
+
+
+def _record_project(ctx: Context, logins: Sequence[str], event: ProjectPresented) -> None:
+    for login in logins:
+        ctx.ledger.update(login, lambda h: h.project.append(event) if not h.project else None)
+
+
 # GitHub mode has no regrader: notebooks run only in the unprivileged grade workflow.
 REGRADE_IN_ACTIONS = (
     "Nothing was changed yet: in GitHub mode grading runs only in the `grade` workflow. "
@@ -523,15 +568,9 @@ def _command_event(
     assignment: Assignment,
     regrader: Regrader | None,
 ) -> Event | None:
-    if isinstance(command, commands.CompleteCmd):
-        return Override(at=now, status="complete", by=author, note=command.note)
-    if isinstance(command, commands.IncompleteCmd):
-        return Override(at=now, status="incomplete", by=author, note=command.reason)
-    if isinstance(command, commands.ExtendCmd):
-        return Extension(at=now, delta=command.delta, by=author)
     if isinstance(command, commands.RegradeCmd) and regrader is not None:
         return Regrade(at=now, sha=pr.head_sha, evaluation=regrader(pr, path, assignment))
-    return None
+    return _record_event(command, author, now)
 
 
 def _is_tracking_issue(ctx: Context, number: int) -> bool:
@@ -556,9 +595,7 @@ def _project(
             )
             return Outcome("project command without names")
         logins = [ctx.forge.get_pull(number).author]
-    event = ProjectPresented(at=now, by=author)
-    for login in logins:
-        ctx.ledger.update(login, lambda h: h.project.append(event) if not h.project else None)
+    _record_project(ctx, logins, ProjectPresented(at=now, by=author))
     return Outcome("project presented: " + ", ".join(logins))
 
 

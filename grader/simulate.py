@@ -95,20 +95,31 @@ class Simulation:
         self.progress(f"{event.at.isoformat()} {event.student} {assignment.id}: {outcome.message}")
 
     def comment(self, event: CommentEvent) -> None:
-        if event.student is not None and event.assignment is not None:
-            number = self.prs.get((event.student, event.assignment))
-            if number is None:
-                raise ScenarioError(
-                    f"comment at {event.at.isoformat()}: {event.student} has no pull request "
-                    f"for {event.assignment} yet; comment after their first submit"
-                )
+        number = self.target_of(event)
+        if number is None:
+            # A command for a record with no pull request yet (an extension granted
+            # ahead of time, say): applied to the record; there is nowhere to reply.
+            assert event.student is not None
+            if event.assignment is not None:
+                self.assignment(event.assignment, f"comment at {event.at.isoformat()}")
+            outcome = app.handle_record_command(
+                self.ctx, event.student, event.assignment, event.author, event.body, event.at
+            )
         else:
-            number = self.tracking_issue(event.at)
-        self.forge.post_comment_as(event.author, number, event.body)
-        outcome = app.handle_command(
-            self.ctx, number, event.author, event.body, event.at, self.regrade
-        )
+            self.forge.post_comment_as(event.author, number, event.body)
+            outcome = app.handle_command(
+                self.ctx, number, event.author, event.body, event.at, self.regrade
+            )
         self.progress(f"{event.at.isoformat()} {event.author}: {outcome.message}")
+
+    def target_of(self, event: CommentEvent) -> int | None:
+        """The PR the comment is on; the tracking issue when it names no assignment."""
+        if event.student is not None and event.assignment is not None:
+            return self.prs.get((event.student, event.assignment))
+        if event.student is not None:  # a student but no assignment: their latest PR
+            theirs = [n for (s, _), n in self.prs.items() if s == event.student]
+            return max(theirs) if theirs else None
+        return self.tracking_issue(event.at)
 
     def regrade(self, pr: PullRequest, path: str, assignment: Assignment) -> Evaluation:
         content = self.forge.read_file(path, pr.head_sha)

@@ -199,3 +199,31 @@ def test_demo_writes_tracker_and_comments(
         if "only course TAs and repository maintainers" in c.read_text()
     ]
     assert len(refusal) == 1
+
+
+def test_extension_and_override_before_any_pull_request(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = """\
+now: 2020-08-20T00:00:00Z
+events:
+  - at: 2020-08-01T00:00:00Z                     # granted ahead of time
+    comment: {author: tina, student: erin, assignment: a1, body: "/grader extend 3d"}
+  - at: 2020-08-01T00:00:00Z                     # not a TA: nothing happens
+    comment: {author: erin, student: erin, assignment: a2, body: "/grader complete"}
+  - at: 2020-08-01T00:00:00Z
+    comment: {author: tina, student: fred, assignment: a2, body: "/grader complete excused"}
+  - at: 2020-08-11T00:00:00Z                     # after D, before D + 3 days
+    submit: {student: erin, assignment: a1, notebook: nb/f1.ipynb}
+  - at: 2020-08-19T00:00:00Z
+    comment: {author: tina, student: fred, body: "/grader project presented"}
+"""
+    out = simulate(course, scenario, capsys)
+    assert records(out)[("erin", "a1")] == ("complete", False)
+    assert records(out)[("erin", "a2")] == ("missing", False)
+    assert records(out)[("fred", "a2")] == ("complete", True)
+    certs = {c["student"]: c for c in out["certificates"]}
+    assert certs["fred"]["complete"] == 1
+    assert "| fred |" in out["tracker"]
+    fred = next(line for line in out["tracker"].splitlines() if line.startswith("| fred |"))
+    assert "| yes |" in fred  # the project, recorded for the named student
