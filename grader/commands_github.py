@@ -181,6 +181,8 @@ def cmd_ta_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return report(env, app.Outcome("ignored: not a new comment"))
     if actions.text(event, "comment", "user", "type") == "Bot":
         return report(env, app.Outcome("ignored: comment by a bot"))
+    if actions.text(event, "repository", "full_name") != env.get("GITHUB_REPOSITORY"):
+        return report(env, app.Outcome("ignored: the comment belongs to another repository"))
     ctx = github_context(course, env)
     # A comment on a PR carries issue.pull_request; on a plain issue it is absent.
     on_pull = actions.dig(event, "issue", "pull_request") is not None

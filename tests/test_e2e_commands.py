@@ -75,6 +75,16 @@ def test_comments_by_bots_and_other_actions_are_ignored(world: World, graded: in
     assert world.gh.requests == []
 
 
+def test_a_comment_from_another_repository_is_ignored(world: World, graded: int) -> None:
+    world.gh.clear_log()
+    event = e2e_support.comment_event(
+        world.gh, number=graded, author="tina", body="/grader complete"
+    )
+    event["repository"]["full_name"] = "someone/else"
+    assert world.main("ta-command", event=event) == OK
+    assert world.gh.requests == []
+
+
 def test_row_8_the_body_comes_only_from_the_event_file(world: World, graded: int) -> None:
     """Look-alike variables in the environment are not read; the event file is."""
     lookalikes = {

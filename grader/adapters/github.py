@@ -204,7 +204,9 @@ class GitHubForge:
                 continue
             if pull.head_sha == sha:
                 return pull
-            if moved_on is None and head_ref and pull.head_ref == head_ref:
+            # Only with a known head repository: a bare branch name ("main",
+            # "patch-1") is shared by many forks.
+            if moved_on is None and head_repo and head_ref and pull.head_ref == head_ref:
                 moved_on = pull
         return moved_on
 

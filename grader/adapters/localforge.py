@@ -177,7 +177,7 @@ class LocalForge:
     ) -> PullRequest | None:
         candidates = [p for p in self.list_open_pulls() if head_repo in (None, p.head_repo)]
         exact = [p for p in candidates if p.head_sha == sha]
-        moved_on = [p for p in candidates if head_ref and p.head_ref == head_ref]
+        moved_on = [p for p in candidates if head_repo and head_ref and p.head_ref == head_ref]
         found = exact or moved_on
         return found[0] if found else None
 
