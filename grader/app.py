@@ -7,23 +7,25 @@ everything touched goes through the `Forge` port.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 
 from grader.adapters.artifact import GradedNotebook, cell_hashes
-from grader.adapters.ledger import Ledger, StudentHistory
+from grader.adapters.ledger import StudentHistory
+from grader.context import (
+    Context,
+    Outcome,
+    latest_evaluation,
+    newest_submission_time,
+    state_of,
+)
 from grader.core import commands, render, tracker
-from grader.core.labels import label_changes, wanted_labels
-from grader.core.markdown import BODY_LIMIT
 from grader.core.model import (
     Assignment,
     Cell,
     Certificate,
-    Comment,
-    CourseConfig,
     Evaluation,
     Event,
     Extension,
@@ -35,173 +37,32 @@ from grader.core.model import (
     Regrade,
     Submission,
 )
-from grader.core.policy import certificate, derive
+from grader.core.policy import certificate
 from grader.core.scope import ScopeResult, check_scope
 from grader.core.verdict import evaluate
-from grader.ports import Forge
+from grader.prview import (
+    PR_MARKER,
+    first_view,
+    publish_pr_view,
+    refresh_pr_view,
+    upsert_sticky,
+)
 
-PR_MARKER = "<!-- grader:pr"
+__all__ = [
+    "PR_MARKER",
+    "Context",
+    "Outcome",
+    "latest_evaluation",
+    "newest_submission_time",
+    "publish_pr_view",
+    "state_of",
+]
+
 GRADE_WORKFLOW = ".github/workflows/grade.yml"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Given a PR and a notebook path at its head, re-executes it (simulate, regrade).
 Regrader = Callable[[PullRequest, str, Assignment], Evaluation]
-
-
-@dataclass
-class Context:
-    forge: Forge
-    course: CourseConfig
-    ledger: Ledger
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a use case did, for logs, step summaries and tests."""
-
-    message: str
-    states: tuple[RecordState, ...] = ()
-
-
-def state_of(
-    ctx: Context, student: str, assignment: Assignment, history: StudentHistory, now: datetime
-) -> RecordState:
-    extension = ctx.course.extensions.get(student.lower(), {}).get(assignment.id, timedelta(0))
-    return derive(
-        student.lower(),
-        assignment,
-        history.assignments.get(assignment.id, []),
-        grace=ctx.course.grace,
-        base_extension=extension,
-        now=now,
-    )
-
-
-def latest_evaluation(events: Sequence[Event]) -> Evaluation | None:
-    """The evaluation of the most recent submission, after any regrade of it."""
-    by_sha: dict[str, Evaluation] = {}
-    last_sha: str | None = None
-    for event in sorted(
-        (e for e in events if isinstance(e, Submission | Regrade)), key=lambda e: e.at
-    ):
-        by_sha[event.sha] = event.evaluation
-        if isinstance(event, Submission):
-            last_sha = event.sha
-    return by_sha.get(last_sha) if last_sha else None
-
-
-# --- the PR's sticky comment and labels ------------------------------------
-
-
-SEQ_MARKER = "<!-- grader:seq "
-_SEQ = re.compile(r"<!-- grader:seq (\d+) -->")
-
-
-def view_seq(events: Iterable[Sequence[Event]]) -> int:
-    """How many events the PR's records hold: records only grow, so a bigger number
-    means a view rendered from a newer ledger."""
-    return sum(len(e) for e in events)
-
-
-def _seq_of(body: str) -> int:
-    found = _SEQ.search(body)
-    return int(found.group(1)) if found else -1
-
-
-def upsert_sticky(ctx: Context, number: int, body: str, seq: int | None = None) -> bool | None:
-    """Edit the bot's one marked comment in place, or create it; no-op when equal.
-
-    Concurrent publish runs for one PR race here (THREATS 21, 22). `seq` (see
-    `view_seq`) is stored in the comment: a view older than the one shown is not
-    written, and None is returned. Two runs that both create a comment leave
-    two: the lowest id is kept and the others deleted, now or on the next write.
-    Returns whether the comment was written.
-    """
-    if seq is not None:
-        body = f"{body.rstrip()}\n{SEQ_MARKER}{seq} -->\n"
-    mine = _sticky_comments(ctx, number)
-    if not mine:
-        ctx.forge.create_comment(number, body)
-        mine = _sticky_comments(ctx, number)  # one more read, on a PR's first comment only
-        if len(mine) <= 1:
-            return True
-    keep = mine[0]
-    for extra in mine[1:]:
-        ctx.forge.delete_comment(extra.id)
-    if seq is not None and _seq_of(keep.body) > seq:
-        return None
-    if keep.body == body:
-        return False
-    ctx.forge.edit_comment(keep.id, body)
-    return True
-
-
-def _sticky_comments(ctx: Context, number: int) -> list[Comment]:
-    found = [c for c in ctx.forge.bot_comments(number) if c.body.startswith(PR_MARKER)]
-    return sorted(found, key=lambda c: c.id)
-
-
-def sync_labels(
-    ctx: Context, pr: PullRequest, states: Sequence[RecordState], *, replace: bool = False
-) -> None:
-    """Make the PR's labels mirror its records, touching only the grader's own labels.
-
-    `replace`: the labels read with `pr` may be stale (a concurrent run wrote since),
-    so set them in one request whatever they seemed to be.
-    """
-    wanted = combined_labels(ctx, states)
-    add, remove = label_changes(pr.labels, wanted, ctx.course.labels)
-    if replace or (add and remove):  # one request instead of several, for the budget
-        owned = {n.lower() for n in ctx.course.labels.all()}
-        keep = [n for n in pr.labels if n.lower() not in owned]
-        ctx.forge.set_labels(pr.number, [*keep, *sorted(wanted)])
-    elif add:
-        ctx.forge.add_labels(pr.number, add)
-    else:
-        for name in remove:
-            ctx.forge.remove_label(pr.number, name)
-
-
-def combined_labels(ctx: Context, states: Sequence[RecordState]) -> frozenset[str]:
-    """One PR may carry several notebooks: complete only when every record is."""
-    names = ctx.course.labels
-    wanted = [wanted_labels(s, names) for s in states]
-    if not wanted:
-        return frozenset()
-    if all(w == {names.complete} for w in wanted):
-        return frozenset({names.complete})
-    merged = frozenset().union(*wanted) - {names.complete}
-    return merged | {names.incomplete} if merged else merged
-
-
-def publish_pr_view(
-    ctx: Context,
-    pr: PullRequest,
-    parts: Sequence[tuple[Assignment, RecordState, Evaluation | None]],
-    at: datetime,
-    seq: int | None = None,
-) -> None:
-    """The PR's one comment and its labels, from its records (one part per notebook).
-
-    With `seq` (see `view_seq`), a view older than the one shown writes nothing.
-    """
-    # Several notebooks share one comment, so each gets its share of GitHub's body limit.
-    limit = BODY_LIMIT // max(1, len(parts)) - 8
-    body = "\n\n".join(
-        render.pr_comment(
-            course=ctx.course,
-            assignment=a,
-            state=s,
-            evaluation=e,
-            now=at,
-            student=pr.author,
-            limit=limit,
-        )
-        for a, s, e in parts
-    )
-    written = upsert_sticky(ctx, pr.number, body, seq)
-    if written is not None:
-        # A changed view may follow a concurrent run's labels: set them, do not diff.
-        sync_labels(ctx, pr, [s for _, s, _ in parts], replace=written and seq is not None)
 
 
 # --- use case: a graded push ------------------------------------------------
@@ -254,35 +115,21 @@ def record_graded(
     sha: str | None = None,
 ) -> Outcome:
     """Append the graded commit (`sha`, default the PR's head) to each record; refresh the PR."""
-    parts = []
-    records: list[Sequence[Event]] = []
-    shown_at = graded_at
+    sha = sha or pr.head_sha
+    history = StudentHistory()
+    fresh = True
     for assignment_id, path in scope.notebooks:
-        assignment = ctx.course.assignments[assignment_id]
         evaluation = evaluations.get(path) or missing_result(assignment_id, path)
-        submission = Submission(
-            at=graded_at, sha=sha or pr.head_sha, pr=pr.number, evaluation=evaluation
-        )
+        submission = Submission(at=graded_at, sha=sha, pr=pr.number, evaluation=evaluation)
         change = partial(_record, assignment=assignment_id, submission=submission)
         history = ctx.ledger.update(pr.author, change)
         events = history.assignments.get(assignment_id, [])
-        records.append(events)
-        state = state_of(ctx, pr.author, assignment, history, graded_at)
-        # Runs may finish out of order: show the newest submission's result, not this run's.
-        parts.append((assignment, state, latest_evaluation(events)))
-        shown_at = max(shown_at, newest_submission_time(events, graded_at))
-    publish_pr_view(ctx, pr, parts, shown_at, view_seq(records))
+        # No view of this PR can exist before its first graded commit is recorded.
+        fresh = fresh and ctx.ledger.last_changed and first_view(events, pr.number, sha)
+    assignment_ids = [a for a, _ in scope.notebooks]
+    # Runs may finish out of order: the view shows the newest submission, not this run's.
+    parts = refresh_pr_view(ctx, pr, assignment_ids, history, graded_at, fresh=fresh)
     return Outcome(f"graded PR #{pr.number}", tuple(s for _, s, _ in parts))
-
-
-def newest_submission_time(events: Sequence[Event], default: datetime) -> datetime:
-    """The clock a PR's comment is rendered at: the newest trusted submission time.
-
-    A time taken from the records, never "now", keeps the comment identical
-    across re-runs, so a re-run writes nothing; and an older run finishing late
-    does not turn the clock back.
-    """
-    return max((e.at for e in events if isinstance(e, Submission)), default=default)
 
 
 # --- use case: publish a grade run from GitHub (workflow_run) ------------------
@@ -538,19 +385,15 @@ def _apply_command(
         return Outcome("regrade: asked for a re-run of the grade workflow")
     pr = ctx.forge.get_pull(number)
     scope = check_scope(pr.author, ctx.forge.list_pull_files(number), ctx.course.assignments)
-    parts = []
-    records: list[Sequence[Event]] = []
+    history = StudentHistory()
     for assignment_id, path in scope.notebooks:
         assignment = ctx.course.assignments[assignment_id]
         event = _command_event(command, author, now, pr, path, assignment, regrader)
         history = ctx.ledger.update(
             pr.author, partial(_append, assignment=assignment_id, event=event)
         )
-        state = state_of(ctx, pr.author, assignment, history, now)
-        records.append(history.assignments.get(assignment_id, []))
-        parts.append((assignment, state, latest_evaluation(records[-1])))
-    if parts:
-        publish_pr_view(ctx, pr, parts, now, view_seq(records))
+    ids = [a for a, _ in scope.notebooks]
+    parts = refresh_pr_view(ctx, pr, ids, history, now) if ids else []
     return Outcome(f"{type(command).__name__} on PR #{number}", tuple(s for _, s, _ in parts))
 
 
@@ -680,22 +523,14 @@ def reconcile(ctx: Context, now: datetime) -> int:
         if scope.reasons or not scope.notebooks:
             continue
         history = ctx.ledger.history(pr.author)
-        parts = []
-        records: list[Sequence[Event]] = []
-        for assignment_id, _path in scope.notebooks:
-            events = history.assignments.get(assignment_id, [])
-            if not any(isinstance(e, Submission) and e.pr == pr.number for e in events):
-                continue  # never graded: the next push or a re-run of grade records it
-            records.append(events)
-            assignment = ctx.course.assignments[assignment_id]
-            parts.append(
-                (
-                    assignment,
-                    state_of(ctx, pr.author, assignment, history, now),
-                    latest_evaluation(events),
-                )
+        graded = [
+            a
+            for a, _path in scope.notebooks
+            if any(  # never graded: the next push or a re-run of grade records it
+                isinstance(e, Submission) and e.pr == pr.number
+                for e in history.assignments.get(a, [])
             )
-        if parts:
-            at = max(s.submitted_at or now for _, s, _ in parts)
-            publish_pr_view(ctx, pr, parts, at, view_seq(records))
+        ]
+        if graded:
+            refresh_pr_view(ctx, pr, graded, history, EPOCH)
     return len(pulls)

@@ -30,6 +30,7 @@ from grader.adapters.grading import grade_runs
 from grader.adapters.ledger import StudentHistory
 from grader.core.codec import decode_evaluation, encode_evaluation
 from grader.core.model import Assignment, Cell, Evaluation, Event, RecordState, Regrade, Submission
+from grader.prview import refresh_pr_view
 
 RESULT = "regrade.json"
 SCHEMA = 1
@@ -137,14 +138,10 @@ def refresh_prs(
     ctx: app.Context, assignment: Assignment, student: str, history: StudentHistory, now: datetime
 ) -> None:
     events = history.assignments.get(assignment.id, [])
-    state = app.state_of(ctx, student, assignment, history, now)
-    shown_at = app.newest_submission_time(events, now)
     for number in sorted({e.pr for e in events if isinstance(e, Submission)}):
         pr = ctx.forge.get_pull(number)
         if pr.state == "open":
-            app.publish_pr_view(
-                ctx, pr, [(assignment, state, app.latest_evaluation(events))], shown_at
-            )
+            refresh_pr_view(ctx, pr, [assignment.id], history, now)
 
 
 # --- executing targets --------------------------------------------------------------

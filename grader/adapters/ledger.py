@@ -70,6 +70,7 @@ class Ledger:
 
     def __init__(self, forge: Forge) -> None:
         self.forge = forge
+        self.last_changed = False  # whether the latest `update` wrote anything
 
     def history(self, student: str) -> StudentHistory:
         found = self.forge.read_state(shard_of(student))
@@ -87,7 +88,8 @@ class Ledger:
             history = shard.setdefault(login, StudentHistory())
             change(history)
             text = _encode_shard(shard)
-            if found is not None and found[0] == text:
+            self.last_changed = found is None or found[0] != text
+            if not self.last_changed:
                 return history  # nothing changed: no write
             try:
                 self.forge.write_state(path, text, found[1] if found else None, f"grader: {login}")
