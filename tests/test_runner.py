@@ -567,3 +567,36 @@ def test_fork_bomb_is_contained_and_cleaned_up(tmp_path: Path) -> None:
     assert "BlockingIOError" in run.runs[0].error or "temporarily unavailable" in run.runs[0].error
     # Its children sleep 60 s; every one of them must already be gone.
     assert_no_leftovers()
+
+
+@pytest.mark.kernel
+def test_filling_the_disk_stops_at_the_file_size_limit(tmp_path: Path) -> None:
+    """THREATS 31: the largest file a kernel may write is capped (at the memory limit)."""
+    fill = (
+        "chunk = b'x' * 2**20\n"
+        "with open('big.bin', 'wb') as f:\n"
+        "    for _ in range(450):\n"
+        "        f.write(chunk)"
+    )
+    path = write_cells(tmp_path / "nb.ipynb", fill, "after = 1")
+    run = run_notebook(
+        path, {}, ExecutionLimits(cell_timeout_s=30, memory_mb=400), base_env=BASE_ENV
+    )
+    assert statuses(run) == ["error", "ok"]
+    assert "File too large" in run.runs[0].error
+    assert not (tmp_path / "big.bin").exists()  # and it was written in the scratch copy
+
+
+@pytest.mark.kernel
+def test_a_very_large_notebook_is_graded(tmp_path: Path) -> None:
+    """THREATS 32: 3,000 cells and 9 MB of text are read, run and reported like any other."""
+    cells = [markdown("lorem ipsum " * 250) for _ in range(3000)]
+    cells += [code(f"y{i} = {i}") for i in range(50)]
+    path = write(tmp_path / "nb.ipynb", notebook(*cells))
+    assert path.stat().st_size > 8_000_000
+    started = time.monotonic()
+    run = run_notebook(path, {}, LIMITS, base_env=BASE_ENV)
+    assert len(run.cells) == 3050
+    assert set(statuses(run)) == {"ok"}
+    assert len(run.runs) == 50
+    assert time.monotonic() - started < 60
