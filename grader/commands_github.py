@@ -106,8 +106,8 @@ def cmd_run_submission(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         for (p, _), (run, ev) in zip(items, graded, strict=True)
     ]
     summary = render.step_summary([ev for _, ev in graded])
+    # The workflow adds OUT/summary.md to the job summary (also when a later step fails).
     write_result(args.out, results, summary)
-    actions.write_summary(env, summary)
     print(f"grader: graded {len(results)} notebook(s) in {folder}; result in {args.out}")  # noqa: T201
     return cli.OK
 
