@@ -13,7 +13,6 @@ import random
 import sys
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,9 +32,9 @@ from tests.e2e_support import (  # noqa: E402
     WRONG,
     World,
     make_artifacts,
+    publish_concurrently,
     retarget,
     seed_ledger,
-    thread_local_environ,
     write_course,
 )
 from tests.fakegithub import FakeGitHub  # noqa: E402
@@ -99,18 +98,8 @@ def concurrent_publishes(students: int = 50, fault_rate: float = 0.1, workers: i
         real = make_artifacts(Path(tmp))
         jobs, expected = _plan(w, real, students)
         faults = _inject(w, round(len(jobs) * fault_rate))
-        environ = thread_local_environ(w.monkeypatch)
-        base = w.gh.env(GRADER_THROTTLE="0")
-        course = str(w.course)
-
-        def publish(job: tuple[Path, dict[str, Any]]) -> int:
-            artifact, event = job
-            environ.update(base, GITHUB_EVENT_PATH=str(w.write_event(event)))
-            return cli.main(["publish", "--artifact", str(artifact), "--course", course])
-
         w.gh.clear_log()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            codes = list(pool.map(publish, jobs))
+        codes = publish_concurrently(w, jobs, workers)
         return _verdict(w, jobs, expected, codes, faults)
 
 

@@ -208,23 +208,30 @@ def cmd_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return cli.OK
 
 
-def export_context(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
+def forge_context(
+    course_dir: Path, env: Mapping[str, str], *, forge_dir: Path | None, github: bool
+) -> Any:
+    """A use-case context on GitHub (Actions environment) or on a local forge folder."""
     from grader import app
     from grader.adapters.ledger import Ledger
 
-    course = load_course(args.course)
-    if args.github:
+    course = load_course(course_dir)
+    if github:
         from grader.adapters.github import GitHubForge
 
         forge: Any = GitHubForge.from_env(env)
-    else:
+    elif forge_dir is not None:
         from grader.adapters.localforge import LocalForge
 
-        if not (args.forge / "forge.json").exists():
+        if not (forge_dir / "forge.json").exists():
             raise cli.UsageError(
-                f"{args.forge} is not a local forge folder; run `grader demo` or pass --forge"
+                f"{forge_dir} is not a local forge folder; run `grader demo` or pass --forge"
             )
-        forge = LocalForge(args.forge)
+        forge = LocalForge(forge_dir)
+    else:
+        raise cli.UsageError(
+            "pass --forge DIR for a local forge, or set GITHUB_REPOSITORY and a token"
+        )
     return app.Context(forge=forge, course=course, ledger=Ledger(forge))
 
 
@@ -243,7 +250,8 @@ def parse_now(value: str | None) -> datetime:
 def cmd_export(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from grader.exporting import export_rows
 
-    rows, certificates = export_rows(export_context(args, env), parse_now(args.now))
+    ctx = forge_context(args.course, env, forge_dir=args.forge, github=args.github)
+    rows, certificates = export_rows(ctx, parse_now(args.now))
     if args.format == "json":
         cli.print_json({"records": rows, "certificates": certificates})
         return cli.OK

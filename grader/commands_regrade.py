@@ -6,14 +6,12 @@ import argparse
 import re
 import sys
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from grader import app, cli, console, regrade
 from grader.adapters.artifact import EvidenceInvalid
-from grader.adapters.course import load_course
-from grader.adapters.ledger import Ledger
+from grader.commands_local import forge_context, parse_now
 
 AddCourse = Callable[[argparse.ArgumentParser], None]
 SHARD_RE = re.compile(r"^(\d{1,3})/(\d{1,3})$")
@@ -42,22 +40,10 @@ def register(sub: Any, add_course: AddCourse) -> None:
 
 
 def context(args: argparse.Namespace, env: Mapping[str, str]) -> app.Context:
-    course = load_course(args.course)
-    if args.forge is not None:
-        from grader.adapters.localforge import LocalForge
-
-        if not (args.forge / "forge.json").exists():
-            raise cli.UsageError(f"{args.forge} is not a local forge folder")
-        forge: Any = LocalForge(args.forge)
-    elif env.get("GITHUB_REPOSITORY"):
-        from grader.adapters.github import GitHubForge
-
-        forge = GitHubForge.from_env(env)
-    else:
-        raise cli.UsageError(
-            "pass --forge DIR for a local forge, or set GITHUB_REPOSITORY and a token"
-        )
-    return app.Context(forge=forge, course=course, ledger=Ledger(forge))
+    """A local forge with --forge, else GitHub when the Actions environment names a repo."""
+    github = args.forge is None and bool(env.get("GITHUB_REPOSITORY"))
+    ctx: app.Context = forge_context(args.course, env, forge_dir=args.forge, github=github)
+    return ctx
 
 
 def parse_shard(value: str) -> tuple[int, int]:
@@ -65,12 +51,6 @@ def parse_shard(value: str) -> tuple[int, int]:
     if not match or not 1 <= int(match[1]) <= int(match[2]):
         raise cli.UsageError(f"--shard {value!r}: expected I/N with 1 <= I <= N, e.g. 2/8")
     return int(match[1]), int(match[2])
-
-
-def now_of(value: str | None) -> datetime:
-    from grader.commands_local import parse_now
-
-    return parse_now(value) if value else datetime.now(UTC)
 
 
 def cmd_regrade(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -101,7 +81,7 @@ def cmd_regrade(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     else:
         graded = _execute(ctx, assignment, known, env, args.jobs)
         results = {(g.target.student, g.target.sha): g.evaluation for g in graded}
-    now = now_of(args.now)
+    now = parse_now(args.now)
     changes, events = regrade.plan(ctx, assignment, histories, results, now)
     console.print_changes(assignment.id, len(known), changes)
     if args.apply:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,8 @@ from grader import app
 from grader.adapters.grading import grade_many
 from grader.adapters.ledger import Ledger
 from grader.adapters.localforge import LocalForge
-from grader.core.codec import encode_evaluation
 from grader.core.model import Assignment, CourseConfig, Evaluation, PullRequest
 from grader.core.scenario import CommentEvent, Scenario, ScenarioError, SubmitEvent
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -150,7 +147,7 @@ class Simulation:
                 self.submit(event)
             else:
                 self.comment(event)
-        now = scenario.clock_end or EPOCH
+        now = scenario.clock_end or app.EPOCH
         pages = app.render_tracker(self.ctx, now)
         return self.result(now, pages)
 
@@ -201,7 +198,3 @@ def with_scenario_people(course: CourseConfig, scenario: Scenario) -> CourseConf
     roster = tuple(dict.fromkeys([*course.roster, *scenario.roster]))
     tas = tuple(dict.fromkeys([*course.tas, *scenario.tas]))
     return replace(course, roster=roster, tas=tas)
-
-
-def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
-    return encode_evaluation(evaluation)

@@ -14,6 +14,7 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,6 +122,24 @@ def thread_local_environ(monkeypatch: pytest.MonkeyPatch) -> ThreadEnviron:
     environ = ThreadEnviron(dict(cli.os.environ))
     monkeypatch.setattr(cli, "os", SimpleNamespace(environ=environ))
     return environ
+
+
+def publish_concurrently(
+    world: World, jobs: Sequence[tuple[Path, dict[str, Any]]], workers: int
+) -> list[int]:
+    """`grader publish` for each (artifact, event) job, `workers` at a time, each thread
+    with its own event file; returns the exit codes in job order."""
+    environ = thread_local_environ(world.monkeypatch)
+    base = world.gh.env(GRADER_THROTTLE="0")
+    course = str(world.course)
+
+    def publish(job: tuple[Path, dict[str, Any]]) -> int:
+        artifact, event = job
+        environ.update(base, GITHUB_EVENT_PATH=str(world.write_event(event)))
+        return cli.main(["publish", "--artifact", str(artifact), "--course", course])
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(publish, jobs))
 
 
 # --- events ------------------------------------------------------------------------------

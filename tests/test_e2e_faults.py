@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,8 @@ from tests.e2e_support import (
     ON_TIME,
     WRONG,
     World,
+    publish_concurrently,
     retarget,
-    thread_local_environ,
 )
 from tests.fakegithub import PullFile
 
@@ -41,7 +40,7 @@ COMMENTS = r"/issues/\d+/comments$"
 
 
 def test_rows_21_22_two_hundred_publish_events_at_once(
-    world: World, real_artifacts: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    world: World, real_artifacts: dict[str, Path]
 ) -> None:
     rng = random.Random(21)
     plans = [(WRONG, COMPLETE), (COMPLETE, WRONG), (WRONG, WRONG), (COMPLETE, COMPLETE)]
@@ -81,18 +80,8 @@ def test_rows_21_22_two_hundred_publish_events_at_once(
     world.gh.rate_limit_next("POST", r"/labels$", "429", retry_after=0)
     world.gh.rate_limit_next("GET", r"/actions/runs$", "primary", retry_after=1)
 
-    environ = thread_local_environ(monkeypatch)
-    base = world.gh.env(GRADER_THROTTLE="0")
-    course = str(world.course)
-
-    def publish(job: tuple[Path, dict[str, Any]]) -> int:
-        artifact, event = job
-        environ.update(base, GITHUB_EVENT_PATH=str(world.write_event(event)))
-        return cli.main(["publish", "--artifact", str(artifact), "--course", course])
-
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        codes = list(pool.map(publish, jobs))
+    codes = publish_concurrently(world, jobs, workers=16)
     elapsed = time.monotonic() - started
     assert codes == [OK] * 200
     assert elapsed < 90  # about 40 s on two CPUs
