@@ -19,12 +19,19 @@ Decisions the contract leaves open, chosen here:
   whose every exercise ran fine.
 - Details name cells by their position in the notebook counted from 1, as a
   student counts them.
+- Code that changes how the grader runs code (THREATS 43, `grader.core.tamper`)
+  makes an exercise an `error` that only a TA can accept, where it would
+  otherwise be ok: when it is in one of the exercise's code cells, or when it
+  can reach the exercise's check (the check runs after every cell) or a later
+  cell of the exercise. It never hides a missing, empty, not-run or timeout
+  status, which come first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from grader.core import tamper
 from grader.core.cells import answer_cells, cells_of, is_placeholder, word_count
 from grader.core.model import (
     Assignment,
@@ -48,8 +55,9 @@ def evaluate(assignment: Assignment, run: NotebookRun) -> Evaluation:
     """Judge every exercise of `assignment` against what `run` found."""
     ids = [exercise.id for exercise in assignment.exercises]
     belonging = cells_of(ids, run.cells) if run.readable else {i: () for i in ids}
+    changes = tamper.scan(run.cells) if run.readable and ids else ()
     results = tuple(
-        judge(exercise, belonging[exercise.id], run) for exercise in assignment.exercises
+        judge(exercise, belonging[exercise.id], run, changes) for exercise in assignment.exercises
     )
     complete = _notebook_ok(run) and all(result.status == "ok" for result in results)
     return Evaluation(
@@ -73,8 +81,17 @@ def _problems(run: NotebookRun) -> tuple[str, ...]:
     return tuple(run.problems)
 
 
-def judge(exercise: Exercise, belonging: Sequence[Cell], run: NotebookRun) -> ExerciseResult:
-    """The status of one exercise, given the cells that belong to it."""
+def judge(
+    exercise: Exercise,
+    belonging: Sequence[Cell],
+    run: NotebookRun,
+    changes: Sequence[tamper.Change] = (),
+) -> ExerciseResult:
+    """The status of one exercise, given the cells that belong to it.
+
+    `changes` are what the notebook's code does to the grader's machinery
+    (`tamper.scan` of every cell); without them nothing counts as tampering.
+    """
     if not run.readable:
         return ExerciseResult(exercise.id, "missing", UNREADABLE)
     if not belonging:
@@ -84,7 +101,43 @@ def judge(exercise: Exercise, belonging: Sequence[Cell], run: NotebookRun) -> Ex
     empty = _empty_detail(exercise, belonging, answers, filled)
     if empty is not None:
         return ExerciseResult(exercise.id, "empty", empty)
-    return _run_result(exercise, _runs(exercise, filled, run))
+    result = _run_result(exercise, _runs(exercise, filled, run))
+    if result.status not in ("ok", "error"):
+        return result
+    found = _tampering(exercise, belonging, changes)
+    if found is None:
+        return result
+    detail = _tamper_detail(found, belonging)
+    if result.status == "error":
+        detail += f" Also, {result.detail}"
+    return ExerciseResult(exercise.id, "error", detail)
+
+
+def _tampering(
+    exercise: Exercise, belonging: Sequence[Cell], changes: Sequence[tamper.Change]
+) -> tamper.Finding | None:
+    """The first change that can alter how this exercise's cells or check run."""
+    if not changes:
+        return None
+    own = {cell.index for cell in belonging if cell.cell_type == "code"}
+    last = max(own, default=-1)
+    for finding in tamper.findings(changes, tamper.check_use(exercise.test)):
+        if finding.cell in own or exercise.test is not None or finding.cell < last:
+            return finding
+    return None
+
+
+def _tamper_detail(found: tamper.Finding, belonging: Sequence[Cell]) -> str:
+    where = f"cell {found.cell + 1}, line {found.line}"
+    if found.cell not in {cell.index for cell in belonging}:
+        where += " (outside this exercise)"
+    text = f"{where} {found.what}."
+    if len(text) > _MAX_DETAIL:
+        text = text[: _MAX_DETAIL - 1] + "…"
+    return (
+        f"{text} Code that changes how the grader runs code is never graded automatically; "
+        "if it is harmless, a TA can accept it with /grader complete."
+    )
 
 
 def _missing_detail(exercise_id: str) -> str:
