@@ -73,7 +73,7 @@ class Verification:
     status: VerifyStatus
     message: str
     facts: CertificateFacts | None = None  # what the certificate states, when a student matched
-    now: Certificate | None = None  # that student's standing today
+    today: Certificate | None = None  # that student's standing today
 
     @property
     def exit_code(self) -> int:
@@ -117,14 +117,14 @@ def issue_for(
     """One student's certificate; `NotEligibleError` when they have not earned it."""
     login = login.lower()
     times = _event_times(history)
-    now = _certificate_at(login, course, history, times[-1] if times else _NO_TIME)
-    reasons = _reasons(now, course, standing, require_enrollment)
+    today = _certificate_at(login, course, history, times[-1] if times else _NO_TIME)
+    reasons = _reasons(today, course, standing, require_enrollment)
     if not times and not reasons:
         reasons = ("nothing in the ledger dates a certificate for this student",)
     if reasons:
         raise NotEligibleError(login, reasons)
     moment = _award_moment(login, course, history, times)
-    return certcode.issue(_facts(course, now, moment), reasons)
+    return certcode.issue(_facts(course, today, moment), reasons)
 
 
 def _award_moment(
@@ -169,21 +169,31 @@ def verify_code(
             f"no student's records on {parsed.awarded.isoformat()} give {parsed.text}: "
             "the records it certified have changed since, or this course never issued it",
         )
-    return _judge(parsed, found, course, histories, standings or {}, require_enrollment)
+    stated, then = found
+    never = certcode.ineligibility(then, course.certificate)
+    if never:
+        return Verification(
+            "does-not-hold",
+            f"{parsed.text} states facts of @{stated.login} that never earned the certificate: "
+            + "; ".join(never),
+            stated,
+        )
+    return _judge(parsed, stated, course, histories, standings or {}, require_enrollment)
 
 
 def _find(
     parsed: certcode.ParsedCode, course: CourseConfig, histories: Mapping[str, StudentHistory]
-) -> CertificateFacts | None:
+) -> tuple[CertificateFacts, Certificate] | None:
     """The facts the code states: replay each student up to each of their events on its day."""
     for login in sorted(histories):
         history = histories[login]
         for moment in _event_times(history):
             if moment.date() != parsed.awarded:
                 continue
-            facts = _facts(course, _certificate_at(login, course, history, moment), moment)
+            then = _certificate_at(login, course, history, moment)
+            facts = _facts(course, then, moment)
             if certcode.matches(parsed, facts):
-                return facts
+                return facts, then
     return None
 
 
@@ -197,21 +207,21 @@ def _judge(
 ) -> Verification:
     history = histories[facts.login]
     times = _event_times(history)
-    now = _certificate_at(facts.login, course, history, times[-1])
+    today = _certificate_at(facts.login, course, history, times[-1])
     standing = standings.get(facts.login, Standing())
-    reasons = _reasons(now, course, standing, require_enrollment)
+    reasons = _reasons(today, course, standing, require_enrollment)
     if reasons:
         return Verification(
             "does-not-hold",
             f"{parsed.text} was issued to @{facts.login}, who is no longer eligible: "
             + "; ".join(reasons),
             facts,
-            now,
+            today,
         )
-    return Verification("holds", _holds_message(parsed, facts, now), facts, now)
+    return Verification("holds", _holds_message(parsed, facts, today), facts, today)
 
 
-def _holds_message(parsed: certcode.ParsedCode, facts: CertificateFacts, now: Certificate) -> str:
+def _holds_message(parsed: certcode.ParsedCode, facts: CertificateFacts, today: Certificate) -> str:
     stated = f"{facts.complete} of {facts.counted} assignments complete"
     project = ", final project presented" if facts.project else ""
     text = (
@@ -219,8 +229,8 @@ def _holds_message(parsed: certcode.ParsedCode, facts: CertificateFacts, now: Ce
         f"{facts.awarded.isoformat()} in {facts.course!r}. Check that the certificate "
         f"names @{facts.login}: a code proves nothing about a certificate with another name."
     )
-    if (now.complete, now.counted) != (facts.complete, facts.counted):
-        text += f" Today the ledger counts {now.complete} of {now.counted}."
+    if (today.complete, today.counted) != (facts.complete, facts.counted):
+        text += f" Today the ledger counts {today.complete} of {today.counted}."
     return text
 
 

@@ -291,6 +291,14 @@ def test_verify_rejects_a_well_formed_code_nobody_earned() -> None:
     assert "no student's records on 2020-08-10" in result.message
 
 
+def test_verify_rejects_a_computed_code_for_facts_that_never_earned_it() -> None:
+    """Alice is eligible today, but a code stating her 3 of 5 on 2020-08-03 was never issued."""
+    early = certcode.code_for(facts(complete=3, project=False, awarded=date(2020, 8, 3)))
+    result = verify_code(early, COURSE, ledger())
+    assert (result.status, result.exit_code) == ("does-not-hold", 1)
+    assert "never earned the certificate: 3 of 5 assignments complete, 4 needed" in result.message
+
+
 def test_verify_rejects_a_code_of_another_course() -> None:
     code = issue_for("alice", COURSE, alice()).code
     other = replace(COURSE, name="Another course")
