@@ -5,10 +5,16 @@ Decoding is strict: exact keys, exact types, bounded sizes, and a ValueError
 naming the path of the first bad value (`events[2].evaluation.status: ...`).
 `decode_evaluation` also reads the grade run's artifact, which is untrusted
 (THREATS 11), so it accepts nothing the grader itself would not write.
+
+`check_depth` and `loads_json` guard every parse of untrusted JSON (notebooks,
+artifacts) against nesting so deep that `json.loads` or anything walking the
+result recursively raises RecursionError (THREATS 45): the depth is counted
+by a scan without recursion, before anything parses the text.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -29,7 +35,9 @@ from grader.core.model import (
 )
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "LedgerEvent",
+    "check_depth",
     "decode_evaluation",
     "decode_events",
     "decode_project_events",
@@ -37,6 +45,8 @@ __all__ = [
     "encode_evaluation",
     "encode_event",
     "encode_events",
+    "json_depth",
+    "loads_json",
 ]
 
 LedgerEvent = Event | ProjectPresented
@@ -47,6 +57,9 @@ MAX_PROBLEMS = 50
 MAX_NOTE = 2000
 MAX_EVENTS = 10_000
 MAX_EXTENSION = timedelta(days=3650)
+# Real notebooks nest about 9 levels deep (the corpus's deepest), results about 6;
+# nbformat and copy.deepcopy fail somewhere past 400, json.loads near 1000.
+MAX_JSON_DEPTH = 100
 ASSIGNMENT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,48}")
 EXERCISE_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 SHA = re.compile(r"[0-9a-f]{4,64}")
@@ -64,6 +77,56 @@ _KEYS = {
 }
 _EVALUATION_KEYS = frozenset({"assignment", "status", "exercises", "problems"})
 _EXERCISE_KEYS = frozenset({"id", "status", "detail"})
+
+
+# --- nesting depth of untrusted JSON -------------------------------------------------
+
+# A JSON string (escapes included), so the brackets inside it are not counted.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def json_depth(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep arrays and objects nest in JSON `text`, counting no further than `limit + 1`.
+
+    A plain loop over the brackets outside strings: no recursion, so any depth
+    is safe to measure, and it stops as soon as the depth passes `limit`.
+    Text that is not JSON gets some number; `json.loads` rejects it later.
+    """
+    if isinstance(text, bytes):
+        # As json.loads reads bytes (UTF-8, -16 or -32), so no byte of a wide
+        # character is taken for a quote; bad bytes raise UnicodeDecodeError, a ValueError.
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    depth = deepest = 0
+    for char in brackets:
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def check_depth(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise ValueError when JSON `text` nests deeper than `limit` (call before parsing)."""
+    if json_depth(text, limit) > limit:
+        raise ValueError(
+            f"its JSON is nested more than {limit} levels deep, deeper than any "
+            "notebook or result the grader or Jupyter writes"
+        )
+
+
+def loads_json(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads` for untrusted text: ValueError, never RecursionError, on deep nesting."""
+    check_depth(text, limit)
+    try:
+        return json.loads(text)
+    except RecursionError:  # only if a caller passed a limit near the interpreter's
+        raise ValueError(f"its JSON is nested too deeply to read (limit {limit})") from None
 
 
 # --- encoding ------------------------------------------------------------------
