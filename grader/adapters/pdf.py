@@ -107,7 +107,11 @@ def write_certificates(
     display_names: Mapping[str, str | None] | None = None,
     fonts: FontSet | None = None,
 ) -> list[Path]:
-    """`OUT/<login>.pdf` for each certificate; `display_names` maps login -> GitHub name."""
+    """`OUT/<login>.pdf` for each certificate; `display_names` maps login -> GitHub name.
+
+    `fonts` defaults to what `find_fonts` finds (core fonts when it finds none).
+    """
+    fonts = fonts or find_fonts()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for cert in issued:
