@@ -1,7 +1,7 @@
 """GitHub mode on the fake server: requests per graded push, and publishes under faults.
 
 Reuses the end-to-end helpers of tests/e2e_support.py (the same World the
-tests drive): `grader.cli.main(["publish", ...])` with an event file and an
+tests drive): `grader.cli.main.main(["publish", ...])` with an event file and an
 environment pointing at tests/fakegithub.
 """
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grader import cli  # noqa: E402
+from grader.cli.common import OK  # noqa: E402
 from tests.e2e_support import (  # noqa: E402
     COMPLETE,
     ON_TIME,
@@ -61,12 +61,12 @@ def push_cost(real: dict[str, Path], existing: int) -> tuple[int, int]:
         seed_ledger(w.gh, existing)
         w.gh.clear_log()
         number, first = w.submit("alice", "1" * 40, content=WRONG)
-        if w.publish(real["wrong"], first) != cli.OK:
+        if w.publish(real["wrong"], first) != OK:
             raise RuntimeError("the first publish failed")
         first_cost = len(w.gh.requests)
         w.gh.clear_log()
         _, second = w.submit("alice", "2" * 40, number=number)
-        if w.publish(real["complete"], second) != cli.OK:
+        if w.publish(real["complete"], second) != OK:
             raise RuntimeError("the second publish failed")
         return first_cost, len(w.gh.requests)
 
@@ -163,7 +163,7 @@ def _verdict(
         events = records.get((login, assignment), [])
         lost += pushes - sum(1 for e in events if e["type"] == "submission")
         duplicates += max(0, len(w.bot_comments(number)) - 1)
-    failed = sum(1 for c in codes if c != cli.OK)
+    failed = sum(1 for c in codes if c != OK)
     detail: dict[str, float | int | str] = {
         "publishes": len(jobs),
         "faults": faults,

@@ -1,4 +1,6 @@
-"""The forge port: the handful of calls the pipeline makes.
+"""The ports: what the use cases need from the world, as protocols.
+
+The forge port: the handful of calls the pipeline makes.
 
 Two adapters implement it: `adapters.localforge.LocalForge` (files in a
 folder; the embedded default for `simulate` and `demo`) and
@@ -8,13 +10,22 @@ call here; the app never reaches past this protocol.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from grader.core.model import ChangedFile, Comment, Issue, PullRequest
+from grader.core.history import StudentHistory
+from grader.core.model import Assignment, Cell, ChangedFile, Comment, Evaluation, Issue, PullRequest
 
-__all__ = ["ChangedFile", "Comment", "Forge", "Issue", "PullRequest", "StateConflict"]
+__all__ = [
+    "Forge",
+    "Grader",
+    "LedgerUpdate",
+    "RecordStore",
+    "SimulatedForge",
+    "StateConflict",
+]
 
 
 class StateConflict(Exception):
@@ -82,3 +93,45 @@ class Forge(Protocol):
         ...
 
     def first_graded_at(self, sha: str) -> datetime | None: ...
+
+
+class SimulatedForge(Forge, Protocol):
+    """A forge whose students and clock a simulation drives (the local forge)."""
+
+    def open_pull(self, author: str, files: dict[str, bytes], *, title: str = "") -> int: ...
+
+    def push(self, number: int, files: dict[str, bytes]) -> str: ...
+
+    def mark_graded(self, sha: str, at: datetime) -> None: ...
+
+    def post_comment_as(self, author: str, number: int, body: str) -> Comment: ...
+
+    def pull_numbers(self) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class LedgerUpdate:
+    """A student's history after an update, and whether the update wrote anything."""
+
+    history: StudentHistory
+    changed: bool
+
+
+class RecordStore(Protocol):
+    """The ledger: every student's history, updated with compare-and-swap."""
+
+    def history(self, student: str) -> StudentHistory: ...
+
+    def update(self, student: str, change: Callable[[StudentHistory], None]) -> LedgerUpdate: ...
+
+    def all(self) -> Iterator[tuple[str, StudentHistory]]: ...
+
+
+class Grader(Protocol):
+    """Runs notebooks (their bytes) in fresh sandboxed kernels and evaluates them."""
+
+    def __call__(
+        self,
+        notebooks: Sequence[tuple[bytes, Assignment]],
+        on_done: Callable[[], None] = ...,
+    ) -> list[tuple[tuple[Cell, ...], Evaluation]]: ...

@@ -1,6 +1,6 @@
 """Shared fixtures for the end-to-end tests of GitHub mode (tests/test_e2e_*.py).
 
-The real subcommands run through `grader.cli.main([...])`, reading their
+The real subcommands run through `grader.main([...])`, reading their
 environment from `os.environ` (set with `monkeypatch.setenv`), against the fake
 GitHub server. Events are written to files derived from the real webhook
 payloads of the shared corpus; artifacts come from `grader run-submission` on
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
@@ -18,14 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import nbformat
 import pytest
 
-from grader import cli
-from grader.core import render
+from grader.cli.common import OK
+from grader.cli.main import main
+from grader.core import notices, render
 from tests import notebooks as nbf
 from tests.fakegithub import FakeGitHub, PullFile
 
@@ -89,7 +90,7 @@ WRONG = notebook_bytes("def f():\n    return 2")
 
 
 class ThreadEnviron(MutableMapping[str, str]):
-    """`os.environ` as `cli.main` sees it, one mapping per thread (for concurrent runs)."""
+    """The environment `main` is given, one mapping per thread (for concurrent runs)."""
 
     def __init__(self, base: Mapping[str, str]) -> None:
         self._base = dict(base)
@@ -117,26 +118,19 @@ class ThreadEnviron(MutableMapping[str, str]):
         return len(self._env())
 
 
-def thread_local_environ(monkeypatch: pytest.MonkeyPatch) -> ThreadEnviron:
-    """Give `cli.main` a per-thread environment; the rest of the process keeps os.environ."""
-    environ = ThreadEnviron(dict(cli.os.environ))
-    monkeypatch.setattr(cli, "os", SimpleNamespace(environ=environ))
-    return environ
-
-
 def publish_concurrently(
     world: World, jobs: Sequence[tuple[Path, dict[str, Any]]], workers: int
 ) -> list[int]:
     """`grader publish` for each (artifact, event) job, `workers` at a time, each thread
     with its own event file; returns the exit codes in job order."""
-    environ = thread_local_environ(world.monkeypatch)
+    environ = ThreadEnviron(dict(os.environ))
     base = world.gh.env(GRADER_THROTTLE="0")
     course = str(world.course)
 
     def publish(job: tuple[Path, dict[str, Any]]) -> int:
         artifact, event = job
         environ.update(base, GITHUB_EVENT_PATH=str(world.write_event(event)))
-        return cli.main(["publish", "--artifact", str(artifact), "--course", course])
+        return main(["publish", "--artifact", str(artifact), "--course", course], environ)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(publish, jobs))
@@ -247,7 +241,7 @@ class World:
 
     def main(self, *argv: str, event: Mapping[str, Any] | None = None, **extra: str) -> int:
         self.setenv(event, **extra)
-        return cli.main([*argv, "--course", str(self.course)])
+        return main([*argv, "--course", str(self.course)])
 
     def publish(self, artifact: Path, event: Mapping[str, Any], **extra: str) -> int:
         return self.main("publish", "--artifact", str(artifact), event=event, **extra)
@@ -292,7 +286,7 @@ class World:
         return [body for author, body in self.gh.comments_on(number) if author == BOT]
 
     def sticky(self, number: int) -> str:
-        (body,) = [b for b in self.bot_comments(number) if b.startswith(render.PR_MARKER)]
+        (body,) = [b for b in self.bot_comments(number) if b.startswith(notices.PR_MARKER)]
         return body
 
     def facts(self, number: int) -> dict[str, object]:
@@ -343,7 +337,7 @@ def retarget(source: Path, target: Path, login: str, assignment: str | None = No
 
 
 def run_submission(course: Path, folder: Path, out: Path) -> int:
-    return cli.main(["run-submission", str(folder), "--out", str(out), "--course", str(course)])
+    return main(["run-submission", str(folder), "--out", str(out), "--course", str(course)])
 
 
 def make_artifacts(root: Path) -> dict[str, Path]:
@@ -355,7 +349,7 @@ def make_artifacts(root: Path) -> dict[str, Path]:
         folder.mkdir(parents=True)
         (folder / "a1.ipynb").write_bytes(content)
         out = root / f"artifact-{kind}"
-        if run_submission(course, folder, out) != cli.OK:
+        if run_submission(course, folder, out) != OK:
             raise RuntimeError(f"run-submission failed for the {kind} notebook")
         found[kind] = out
     return found

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from grader import app
 from grader.adapters.ledger import Ledger
 from grader.adapters.localforge import LocalForge
-from grader.cli import main
+from grader.app.command import handle_command
+from grader.app.context import Context
+from grader.app.submission import handle_submission
+from grader.cli.main import main
 from grader.core.model import (
     Assignment,
     CourseConfig,
@@ -26,17 +28,17 @@ PATH = "submissions/alice/a1.ipynb"
 DONE = Evaluation(assignment="a1", status="complete", exercises=(ExerciseResult("1", "ok"),))
 
 
-def context(tmp_path: Path, **course: object) -> tuple[app.Context, LocalForge]:
+def context(tmp_path: Path, **course: object) -> tuple[Context, LocalForge]:
     forge = LocalForge(tmp_path / "forge")
     config = CourseConfig(name="T", assignments={"a1": A1}, tas=("tina",), **course)  # type: ignore[arg-type]
-    return app.Context(forge=forge, course=config, ledger=Ledger(forge)), forge
+    return Context(forge=forge, course=config, ledger=Ledger(forge)), forge
 
 
 def test_a_students_fake_marker_is_not_the_bots_comment(tmp_path: Path) -> None:
     ctx, forge = context(tmp_path)
     number = forge.open_pull("alice", {PATH: b"{}"})
     fake = forge.post_comment_as("alice", number, "<!-- grader:pr -->\n### ✅ complete")
-    app.handle_submission(ctx, number, {PATH: DONE}, DEADLINE - timedelta(hours=1))
+    handle_submission(ctx, number, {PATH: DONE}, DEADLINE - timedelta(hours=1))
     comments = forge.comments_on(number)
     assert [c.author for c in comments] == ["alice", forge.bot_login]
     assert comments[0] == fake  # untouched
@@ -47,24 +49,24 @@ def test_student_command_is_refused_and_changes_nothing(tmp_path: Path) -> None:
     ctx, forge = context(tmp_path)
     number = forge.open_pull("alice", {PATH: b"{}"})
     late = DEADLINE + timedelta(days=3)
-    app.handle_submission(ctx, number, {PATH: DONE}, late)
+    handle_submission(ctx, number, {PATH: DONE}, late)
     shard = sorted((forge.root / "state").rglob("*.json"))
     before = [p.read_bytes() for p in shard]
     forge.set_permission("bob", "read")
     for who in ("alice", "bob"):
-        outcome = app.handle_command(ctx, number, who, "/grader complete", late)
+        outcome = handle_command(ctx, number, who, "/grader complete", late)
         assert outcome.message.startswith("refused")
     assert [p.read_bytes() for p in shard] == before
     assert forge.get_pull(number).labels == ("incomplete", "late")
     forge.set_permission("wendy", "write")
-    app.handle_command(ctx, number, "wendy", "/grader complete checked by hand", late)
+    handle_command(ctx, number, "wendy", "/grader complete checked by hand", late)
     assert forge.get_pull(number).labels == ("complete",)
 
 
 def test_roster_refuses_unknown_login(tmp_path: Path) -> None:
     ctx, forge = context(tmp_path, roster=("bob",))
     number = forge.open_pull("alice", {PATH: b"{}"})
-    outcome = app.handle_submission(ctx, number, {PATH: DONE}, DEADLINE)
+    outcome = handle_submission(ctx, number, {PATH: DONE}, DEADLINE)
     assert outcome.message == "rejected: alice is not on the roster"
     assert not list((forge.root / "state").rglob("*.json"))
     assert "roster" in forge.bot_comments(number)[0].body
@@ -73,7 +75,7 @@ def test_roster_refuses_unknown_login(tmp_path: Path) -> None:
 def test_out_of_scope_pr_is_rejected_without_a_record(tmp_path: Path) -> None:
     ctx, forge = context(tmp_path)
     number = forge.open_pull("alice", {PATH: b"{}", "submissions/bob/a1.ipynb": b"{}"})
-    outcome = app.handle_submission(ctx, number, {PATH: DONE}, DEADLINE)
+    outcome = handle_submission(ctx, number, {PATH: DONE}, DEADLINE)
     assert outcome.message.startswith("rejected")
     assert not list((forge.root / "state").rglob("*.json"))
     assert forge.get_pull(number).labels == ()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.cli import main
+from grader.cli.main import main
 from tests import notebooks as nbf
 
 COURSE_YML = """\
@@ -147,7 +147,7 @@ def test_template_is_incomplete_until_answered(
 
 
 def test_internal_error_exits_3(course: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import grader.commands_local as local
+    import grader.cli.check as local
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("bug")

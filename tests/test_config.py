@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from grader.core.config import ConfigError, parse_course
+from grader.core.config import parse_course
+from grader.core.configcheck import ConfigError
 from grader.core.model import (
     Assignment,
     CertificateRule,

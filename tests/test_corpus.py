@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.cli import main
+from grader.cli.main import main
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "notebooks"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.adapters.course import load_course
-from grader.core.config import ConfigError
+from grader.core.configcheck import ConfigError
 from grader.core.model import CourseConfig, Exercise
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.cli import OK
+from grader.cli.common import OK
 from tests import e2e_support
 from tests.e2e_support import IN_GRACE, WRONG, World
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.cli import OK
+from grader.cli.common import OK
 from tests import e2e_support
 from tests.e2e_support import (
     COMPLETE,

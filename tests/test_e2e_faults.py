@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from grader import cli
 from grader.adapters.ledger import shard_of
-from grader.cli import OK, USAGE
+from grader.cli import common as cli
+from grader.cli.common import OK, USAGE
+from grader.cli.main import main
 from tests import e2e_support
 from tests.e2e_support import (
     COMPLETE,
@@ -225,7 +226,7 @@ def test_row_28_conflicting_ledger_write_is_retried_without_loss(
                 for key, value in env.items():
                     mp.setenv(key, value)
                 argv = ["publish", "--artifact", str(bob_artifact), "--course", str(world.course)]
-                assert cli.main(argv) == OK
+                assert main(argv) == OK
         finally:
             world.gh.state.lock.acquire()
 

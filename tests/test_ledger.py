@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.adapters.ledger import SHARDS, Ledger, StudentHistory, shard_of
+from grader.adapters.ledger import SHARDS, Ledger, shard_of
 from grader.adapters.localforge import LocalForge
+from grader.core.history import StudentHistory
 from grader.core.model import Evaluation, Extension, Submission
 from grader.ports import StateConflict
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.cli import main
+from grader.cli.main import main
 
 pytestmark = pytest.mark.kernel
 

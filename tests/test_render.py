@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from grader.core import render
+from grader.core import notices, render
 from grader.core.markdown import (
     BODY_LIMIT,
     code_block,
@@ -375,10 +375,10 @@ def test_forged_marker_in_untrusted_text_is_inert() -> None:
 
 def test_sticky_bodies_start_with_marker_and_escape() -> None:
     bodies = [
-        render.scope_rejection(PAYLOADS),
-        render.evidence_invalid(PAYLOADS[4], PAYLOADS),
-        render.missing_artifact(PAYLOADS[1]),
-        render.not_on_roster("<img src=x>"),
+        notices.scope_rejection(PAYLOADS),
+        notices.evidence_invalid(PAYLOADS[4], PAYLOADS),
+        notices.missing_artifact(PAYLOADS[1]),
+        notices.not_on_roster("<img src=x>"),
     ]
     for body in bodies:
         assert body.startswith("<!-- grader:pr -->")
@@ -390,11 +390,11 @@ def test_sticky_bodies_start_with_marker_and_escape() -> None:
 
 
 def test_replies_carry_no_marker() -> None:
-    refused = render.command_refused("mallory")
+    refused = notices.command_refused("mallory")
     assert "only course TAs and repository maintainers can run /grader commands." in refused
     assert "Nothing was changed." in refused
-    error = render.command_error(["unknown command `/grader compete`", "@everyone <b>"])
-    reply = render.command_reply(
+    error = notices.command_error(["unknown command `/grader compete`", "@everyone <b>"])
+    reply = notices.command_reply(
         course=COURSE,
         action="extend",
         students=["alice"],
@@ -406,7 +406,7 @@ def test_replies_carry_no_marker() -> None:
         refused,
         error,
         reply,
-        render.command_reply(course=COURSE, action="x", students=[]),
+        notices.command_reply(course=COURSE, action="x", students=[]),
     ):
         assert not body.startswith("<!-- grader:")
         assert "<b>" not in body
@@ -415,9 +415,9 @@ def test_replies_carry_no_marker() -> None:
 
 def test_step_summary() -> None:
     ok = Evaluation("section-03", "complete", (ExerciseResult("1", "ok"),))
-    summary = render.step_summary([EVALUATION, ok])
+    summary = notices.step_summary([EVALUATION, ok])
     tags = parse(summary)
     assert [len(r) for r in tags.tables[0]] == [4, 4, 4]
     assert tags.tables[0][2][1] == "✅ complete"
-    assert len(render.step_summary([EVALUATION] * 1_000)) < BODY_LIMIT
-    assert "No notebooks" in render.step_summary([])
+    assert len(notices.step_summary([EVALUATION] * 1_000)) < BODY_LIMIT
+    assert "No notebooks" in notices.step_summary([])

@@ -6,12 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from grader import app
+from grader.adapters.grading import NotebookGrader
 from grader.adapters.ledger import Ledger
 from grader.adapters.localforge import LocalForge
-from grader.cli import main
+from grader.app.context import Context
+from grader.app.simulate import Simulation
+from grader.app.submission import handle_submission
+from grader.app.tracker import render_tracker
+from grader.cli.main import main
 from grader.core.model import CourseConfig
-from grader.simulate import Simulation
 from tests import notebooks as nbf
 
 pytestmark = pytest.mark.kernel
@@ -150,20 +153,24 @@ def test_rerun_of_a_submission_makes_no_writes(course: Path, tmp_path: Path) -> 
     config: CourseConfig = load_course(course)
     forge = LocalForge(tmp_path / "forge")
     sim = Simulation(
-        course=config, forge=forge, base_dir=course, base_env={"PATH": "/usr/bin:/bin"}
+        course=config,
+        forge=forge,
+        ledger=Ledger(forge),
+        grade=NotebookGrader(config, {"PATH": "/usr/bin:/bin"}),
+        notebooks=lambda _path: None,
     )
     at = datetime(2020, 8, 8, tzinfo=UTC)
     content = (course / "nb" / "f1.ipynb").read_bytes()
     path = "submissions/alice/a1.ipynb"
     number = forge.open_pull("alice", {path: content})
-    evaluation = sim.evaluate(content, config.assignments["a1"], "a1.ipynb")
-    ctx = app.Context(forge=forge, course=config, ledger=Ledger(forge))
-    app.handle_submission(ctx, number, {path: evaluation}, at)
+    evaluation = sim.evaluate(content, config.assignments["a1"])
+    ctx = Context(forge=forge, course=config, ledger=Ledger(forge))
+    handle_submission(ctx, number, {path: evaluation}, at)
     before = forge.writes
-    app.handle_submission(ctx, number, {path: evaluation}, at)  # a re-run: same commit, same result
-    app.render_tracker(ctx, at)
+    handle_submission(ctx, number, {path: evaluation}, at)  # a re-run: same commit, same result
+    render_tracker(ctx, at)
     after_first_render = forge.writes
-    app.render_tracker(ctx, at)
+    render_tracker(ctx, at)
     assert before > 0
     assert forge.writes == after_first_render  # re-rendering the same tracker writes nothing
     assert after_first_render - before == 1  # only the tracker's creation

@@ -12,7 +12,7 @@ import pytest
 from grader.adapters.course import load_course
 from grader.adapters.notebooks import write_notebook
 from grader.core.cells import cells_of
-from grader.core.config import ConfigError
+from grader.core.configcheck import ConfigError
 from grader.core.model import Assignment, Cell, CellRun, CourseConfig, Exercise, NotebookRun
 from grader.core.template import (
     CODE_PLACEHOLDER,

@@ -12,8 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from grader.core.errors import UserError
 
-class EventError(Exception):
+
+class EventError(UserError):
     """The event file is missing or unreadable; a usage error for the workflow."""
 
 

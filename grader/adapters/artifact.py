@@ -7,17 +7,18 @@ the schema is strict, and no path may leave the folder or be a link.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import stat
+import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.adapters.runner import read_cells
 from grader.core.codec import decode_evaluation, encode_evaluation
-from grader.core.model import Cell, Evaluation
+from grader.core.evidence import Evidence, GradedNotebook
+from grader.core.model import Cell
 
 SCHEMA = 1
 RESULT = "result.json"
@@ -35,17 +36,6 @@ class EvidenceInvalid(Exception):
 
 class ArtifactMissing(EvidenceInvalid):
     """There is no artifact at all: the grade run left nothing (cancelled, timed out...)."""
-
-
-@dataclass(frozen=True)
-class GradedNotebook:
-    path: str  # repository path, e.g. submissions/alice/section-01.ipynb
-    evaluation: Evaluation
-    cell_hashes: tuple[str, ...]  # sha256 of each cell's source, in order
-
-
-def cell_hashes(cells: Sequence[Cell]) -> tuple[str, ...]:
-    return tuple(hashlib.sha256(c.source.encode("utf-8")).hexdigest() for c in cells)
 
 
 def write_result(out: Path, notebooks: Sequence[GradedNotebook], summary: str) -> None:
@@ -127,3 +117,22 @@ def read_result(folder: Path) -> list[GradedNotebook]:
     if len({n.path for n in notebooks}) != len(notebooks):
         raise EvidenceInvalid("result.json lists a notebook twice")
     return notebooks
+
+
+def load_evidence(folder: Path) -> Evidence:
+    """The artifact folder as an Evidence value: graded, invalid or missing."""
+    try:
+        return Evidence.graded(read_result(folder))
+    except ArtifactMissing as exc:
+        return Evidence.missing(str(exc))
+    except EvidenceInvalid as exc:
+        return Evidence.invalid(str(exc))
+
+
+def read_committed_cells(data: bytes) -> list[Cell] | None:
+    """The committed notebook's cells, parsed exactly as the runner parsed them."""
+    with tempfile.TemporaryDirectory(prefix="grader-committed-") as tmp:
+        path = Path(tmp) / "committed.ipynb"
+        path.write_bytes(data)
+        cells, problems = read_cells(path)
+    return None if problems else list(cells)

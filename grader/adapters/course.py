@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from grader.core.config import ConfigError, ConfigProblem, parse_course
+from grader.core.config import parse_course
+from grader.core.configcheck import ConfigError, ConfigProblem
 from grader.core.model import CourseConfig
 
 __all__ = ["COURSE_FILE", "EXERCISES_DIR", "load_course"]

@@ -44,6 +44,7 @@ from github.PullRequest import PullRequest as GhPull
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
+from grader.core.errors import UserError
 from grader.core.model import ChangedFile, Comment, Issue, PullRequest
 from grader.ports import StateConflict
 
@@ -60,7 +61,7 @@ Sleep = Callable[[float], None]
 T = TypeVar("T")
 
 
-class GitHubConfigError(ValueError):
+class GitHubConfigError(UserError):
     """The environment does not say enough to talk to GitHub."""
 
 

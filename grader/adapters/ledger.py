@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from grader.core.codec import decode_project_events, decode_record_events, encode_events
-from grader.core.model import Event, ProjectPresented
-from grader.ports import Forge, StateConflict
+from grader.core.history import StudentHistory
+from grader.ports import Forge, LedgerUpdate, StateConflict
 
 SHARDS = 64
 PREFIX = "records/"
@@ -27,14 +26,6 @@ MAX_ATTEMPTS = 12
 def shard_of(student: str) -> str:
     digest = hashlib.sha256(student.lower().encode("utf-8")).digest()
     return f"{PREFIX}shard-{digest[0] % SHARDS:02d}.json"
-
-
-@dataclass
-class StudentHistory:
-    """Everything the ledger knows about one student."""
-
-    assignments: dict[str, list[Event]] = field(default_factory=dict)
-    project: list[ProjectPresented] = field(default_factory=list)
 
 
 Shard = dict[str, StudentHistory]
@@ -70,7 +61,6 @@ class Ledger:
 
     def __init__(self, forge: Forge) -> None:
         self.forge = forge
-        self.last_changed = False  # whether the latest `update` wrote anything
 
     def history(self, student: str) -> StudentHistory:
         found = self.forge.read_state(shard_of(student))
@@ -78,7 +68,7 @@ class Ledger:
             return StudentHistory()
         return _decode_shard(found[0]).get(student.lower(), StudentHistory())
 
-    def update(self, student: str, change: Callable[[StudentHistory], None]) -> StudentHistory:
+    def update(self, student: str, change: Callable[[StudentHistory], None]) -> LedgerUpdate:
         """Apply `change` to the student's history with compare-and-swap retries."""
         path = shard_of(student)
         login = student.lower()
@@ -88,14 +78,13 @@ class Ledger:
             history = shard.setdefault(login, StudentHistory())
             change(history)
             text = _encode_shard(shard)
-            self.last_changed = found is None or found[0] != text
-            if not self.last_changed:
-                return history  # nothing changed: no write
+            if found is not None and found[0] == text:
+                return LedgerUpdate(history, changed=False)  # nothing changed: no write
             try:
                 self.forge.write_state(path, text, found[1] if found else None, f"grader: {login}")
             except StateConflict:
                 continue
-            return history
+            return LedgerUpdate(history, changed=True)
         raise StateConflict(f"could not update {path} after {MAX_ATTEMPTS} attempts")
 
     def all(self) -> Iterator[tuple[str, StudentHistory]]:

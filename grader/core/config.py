@@ -24,7 +24,7 @@ from grader.core.assignment_config import parse_assignment
 from grader.core.configcheck import ConfigError, ConfigProblem, Report
 from grader.core.model import CertificateRule, CourseConfig, ExecutionLimits, LabelNames
 
-__all__ = ["ConfigError", "ConfigProblem", "parse_course"]
+__all__ = ["parse_course"]
 
 # GitHub logins: letters, digits and hyphens, at most 39 characters.
 LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")

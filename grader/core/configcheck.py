@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
+from grader.core.errors import UserError
+
 __all__ = [
     "Checker",
     "ConfigError",
@@ -47,7 +49,7 @@ class ConfigProblem:
         return ": ".join(part for part in (self.file, self.path, self.message) if part)
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """The course configuration is invalid; `problems` lists every reason."""
 
     def __init__(self, details: Sequence[ConfigProblem]) -> None:

@@ -24,33 +24,9 @@ from grader.core.markdown import (
     table_row,
 )
 from grader.core.model import Assignment, CourseConfig, Evaluation, ExerciseResult, RecordState
-from grader.core.notices import (
-    EXERCISE_STATUS,
-    PR_MARKER,
-    RECORD_STATUS,
-    command_error,
-    command_refused,
-    command_reply,
-    evidence_invalid,
-    missing_artifact,
-    not_on_roster,
-    scope_rejection,
-    step_summary,
-)
+from grader.core.notices import EXERCISE_STATUS, PR_MARKER, RECORD_STATUS
 
-__all__ = [
-    "PR_MARKER",
-    "command_error",
-    "command_refused",
-    "command_reply",
-    "evidence_invalid",
-    "missing_artifact",
-    "not_on_roster",
-    "pr_comment",
-    "pr_facts",
-    "scope_rejection",
-    "step_summary",
-]
+__all__ = ["pr_comment", "pr_facts"]
 
 _FACTS = re.compile(r"<!-- grader:pr (\{[^\n]*?\}) -->")
 _SLACK = 64  # joins between sections

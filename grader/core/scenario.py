@@ -9,10 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from grader.core.errors import UserError
+
 LOGIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-[]")
 
 
-class ScenarioError(Exception):
+class ScenarioError(UserError):
     """A scenario file that cannot be replayed; the message names the key path."""
 
 

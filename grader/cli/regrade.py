@@ -1,0 +1,115 @@
+"""`grader regrade`: re-evaluate a whole assignment, locally or on GitHub."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from grader.adapters.artifact import EvidenceInvalid, read_committed_cells
+from grader.adapters.grading import NotebookGrader
+from grader.adapters.shards import read_shards, write_shard
+from grader.app import regrade
+from grader.app.context import Context
+from grader.cli import console, wiring
+from grader.cli.common import OK, UsageError, add_course, parse_now
+from grader.core.model import Assignment
+from grader.core.regrade import Graded, Results, Target, plan, shard, targets
+
+SHARD_RE = re.compile(r"^(\d{1,3})/(\d{1,3})$")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "regrade",
+        help="re-evaluate every submission of an assignment; dry run unless --apply",
+        description=(
+            "Re-executes every commit submitted for ASSIGNMENT with today's course config and "
+            "prints the records whose status would change. Nothing is written without --apply. "
+            "Reads a local forge with --forge DIR, else GitHub (GITHUB_REPOSITORY and a token)."
+        ),
+    )
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    p.add_argument("--apply", action="store_true", help="record the new evaluations")
+    p.add_argument("--forge", type=Path, help="a local forge folder (e.g. demo-output/forge)")
+    p.add_argument("--jobs", type=int, default=2, help="notebooks to run at once (default 2)")
+    p.add_argument("--shard", help="I/N: run only shard I of N and write results to --out")
+    p.add_argument("--out", type=Path, help="folder for this shard's results")
+    p.add_argument("--merge", type=Path, help="apply the shard results found under this folder")
+    p.add_argument("--now", help="clock for open/missing, ISO 8601 with offset (default: now)")
+    add_course(p)
+    p.set_defaults(handler=cmd_regrade)
+
+
+def context(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
+    """A local forge with --forge, else GitHub when the Actions environment names a repo."""
+    github = args.forge is None and bool(env.get("GITHUB_REPOSITORY"))
+    return wiring.forge_context(args.course, env, forge_dir=args.forge, github=github)
+
+
+def parse_shard(value: str) -> tuple[int, int]:
+    match = SHARD_RE.match(value)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise UsageError(f"--shard {value!r}: expected I/N with 1 <= I <= N, e.g. 2/8")
+    return int(match[1]), int(match[2])
+
+
+def cmd_regrade(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    if args.shard and not args.out:
+        raise UsageError("--shard needs --out DIR for the shard's results")
+    if args.shard and (args.merge or args.apply):
+        raise UsageError("a shard only computes results; merge and apply them in a separate run")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    ctx = context(args, env)
+    if args.assignment not in ctx.course.assignments:
+        raise UsageError(
+            f"unknown assignment {args.assignment!r}; known: {', '.join(ctx.course.assignments)}"
+        )
+    assignment = ctx.course.assignments[args.assignment]
+    histories = dict(ctx.ledger.all())
+    known = targets(histories, assignment.id)
+    if args.shard:
+        index, total = parse_shard(args.shard)
+        mine = shard(known, index, total)
+        write_shard(args.out, assignment.id, _execute(ctx, assignment, mine, env, args.jobs))
+        print(f"grader: shard {index}/{total}: {len(mine)} submission(s) regraded into {args.out}")  # noqa: T201
+        return OK
+    if args.merge:
+        results = _merged(ctx, assignment, known, args.merge)
+    else:
+        graded = _execute(ctx, assignment, known, env, args.jobs)
+        results = {(g.target.student, g.target.sha): g.evaluation for g in graded}
+    now = parse_now(args.now)
+    found = plan(ctx.course, assignment, histories, results, now)
+    console.print_changes(assignment.id, len(known), found.changes)
+    if args.apply:
+        count = regrade.apply(ctx, assignment, found.events, now)
+        print(f"grader: applied new evaluations for {count} student(s)")  # noqa: T201
+    elif found.events:
+        print("Dry run: nothing was written. Run again with --apply to record these.")  # noqa: T201
+    return OK
+
+
+def _execute(
+    ctx: Context, assignment: Assignment, items: list[Target], env: Mapping[str, str], jobs: int
+) -> list[Graded]:
+    grade = NotebookGrader(ctx.course, env, jobs=jobs)
+    with console.progress(len(items), f"Regrading {assignment.id}") as advance:
+        return regrade.execute(ctx, assignment, items, grade, on_done=advance)
+
+
+def _merged(ctx: Context, assignment: Assignment, known: list[Target], folder: Path) -> Results:
+    try:
+        found = read_shards(folder, assignment.id)
+    except EvidenceInvalid as exc:
+        raise UsageError(f"shard results rejected: {exc}") from None
+    results, rejected = regrade.verified_results(
+        ctx, assignment, known, found, read_committed_cells
+    )
+    for reason in rejected:
+        print(f"grader: ignored a shard result: {reason}", file=sys.stderr)  # noqa: T201
+    return results

@@ -1,0 +1,103 @@
+"""What a grade run's artifact proves, judged against the committed notebooks.
+
+The artifact is untrusted data (ARCHITECTURE section 2): the adapter parses it
+into an `Evidence` value; the checks that decide whether it may be recorded are
+here, pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from grader.core.model import Assignment, Cell, Evaluation, NotebookRun
+from grader.core.scope import ScopeResult
+from grader.core.verdict import evaluate
+
+__all__ = [
+    "Evidence",
+    "GradedNotebook",
+    "cell_hashes",
+    "check_evidence",
+    "missing_result",
+    "static_problems",
+]
+
+EvidenceKind = Literal["graded", "invalid", "missing"]
+
+
+@dataclass(frozen=True)
+class GradedNotebook:
+    path: str  # repository path, e.g. submissions/alice/section-01.ipynb
+    evaluation: Evaluation
+    cell_hashes: tuple[str, ...]  # sha256 of each cell's source, in order
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the artifact holds: graded notebooks, or why there is nothing to trust.
+
+    `invalid`: the artifact exists but cannot be trusted (`reason` says why);
+    `missing`: the grade run left no artifact at all (cancelled, timed out,
+    awaiting approval).
+    """
+
+    kind: EvidenceKind
+    notebooks: tuple[GradedNotebook, ...] = ()
+    reason: str = ""
+
+    @classmethod
+    def graded(cls, notebooks: Sequence[GradedNotebook]) -> Evidence:
+        return cls("graded", tuple(notebooks))
+
+    @classmethod
+    def invalid(cls, reason: str) -> Evidence:
+        return cls("invalid", reason=reason)
+
+    @classmethod
+    def missing(cls, reason: str) -> Evidence:
+        return cls("missing", reason=reason)
+
+
+def cell_hashes(cells: Sequence[Cell]) -> tuple[str, ...]:
+    return tuple(hashlib.sha256(c.source.encode("utf-8")).hexdigest() for c in cells)
+
+
+def check_evidence(
+    scope: ScopeResult,
+    notebooks: Sequence[GradedNotebook],
+    committed: Mapping[str, Sequence[Cell] | None],
+) -> str | None:
+    """Why the graded notebooks do not match the committed ones, or None."""
+    by_path = {n.path.lower(): n for n in notebooks}
+    for assignment_id, path in scope.notebooks:
+        graded = by_path.get(path.lower())
+        if graded is None:
+            return f"the grading result has no entry for {path}"
+        if graded.evaluation.assignment != assignment_id:
+            return f"the grading result for {path} is for another assignment"
+        cells = committed.get(path)
+        if cells is not None and cell_hashes(cells) != graded.cell_hashes:
+            return f"the executed cells of {path} differ from the committed notebook"
+    return None
+
+
+def static_problems(assignment: Assignment, cells: Sequence[Cell] | None) -> list[str]:
+    """What can be said without trusted execution: missing and empty exercises."""
+    run = NotebookRun(cells=tuple(cells or ()), readable=cells is not None)
+    found = evaluate(assignment, run)
+    return [
+        f"{assignment.id}, exercise {x.id}: {x.status}" + (f" ({x.detail})" if x.detail else "")
+        for x in found.exercises
+        if x.status in ("missing", "empty")
+    ]
+
+
+def missing_result(assignment: str, path: str) -> Evaluation:
+    return Evaluation(
+        assignment=assignment,
+        status="incomplete",
+        problems=(f"No grading result was found for {path}. Push again to re-run grading.",),
+    )
