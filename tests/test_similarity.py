@@ -59,7 +59,7 @@ def rank_of(report: SimilarityReport, a: str, b: str) -> int | None:
 def test_a_disguised_copy_is_the_top_pair(disguise: sc.Callable[..., Sources]) -> None:
     report = with_copy(disguise)
     assert rank_of(report, "s-orig", "zz-copier") == 1
-    assert report.pairs[0].score >= 0.6
+    assert report.pairs[0].score >= Settings().threshold
 
 
 def test_the_disguises_really_change_the_text() -> None:
@@ -133,6 +133,18 @@ def test_common_idioms_are_discounted() -> None:
     # The same cohort with nothing discounted flags pairs of the twelve.
     keep_all = dataclasses.replace(Settings(), common_fraction=1.0)
     assert compare("section-03", students, sc.starter(), settings=keep_all).pairs
+
+
+def test_a_few_matches_between_tiny_submissions_are_not_flagged() -> None:
+    tiny = "w = torch.zeros(2, 1)\nprint(w.shape, w.sum(), w.mean())\n"  # two lines in common
+    given = [*sc.starter_sources(), ("code", tiny, ())]
+    students = [sub("a", given), sub("b", given), *classmates(10)]
+    report = compare("section-03", students, sc.starter())
+    assert rank_of(report, "a", "b") is None
+    assert report.sizes["a"] < Settings().min_fingerprints
+    # Scored on their own few fingerprints, they would look like a full copy.
+    no_floor = dataclasses.replace(Settings(), min_fingerprints=1)
+    assert rank_of(compare("section-03", students, sc.starter(), settings=no_floor), "a", "b")
 
 
 def test_winnowing_guarantees_a_shared_fingerprint_for_long_matches() -> None:
@@ -266,3 +278,13 @@ def test_report_is_the_same_in_another_process() -> None:
     }
     assert len(outputs) == 1
     assert json.loads(outputs.pop())["pairs"]
+
+
+def test_benchmark_figure_is_well_formed() -> None:
+    from benchmarks.similarity import similarity_report
+
+    figure = similarity_report(students=40, reps=1)
+    assert figure.unit == "ratio"
+    assert figure.value > 0
+    assert figure.detail["planted_in_top_10"] == 5
+    assert float(figure.detail["report_s"]) > 0

@@ -17,13 +17,14 @@ except attributes the notebook itself defines (`self.w = ...`, a `def` or
 to lower-case words. k-grams never cross a cell boundary, so moving cells
 around changes no fingerprint.
 
-Hashes come from BLAKE2b, never the built-in `hash()`: that one is salted per
-process, and a report must come out the same on every run.
+Each token's value comes from BLAKE2b and a k-gram's hash is the Karp-Rabin
+polynomial of its tokens' values (rolled along, as in the paper), never the
+built-in `hash()`: that one is salted per process, and a report must come out
+the same on every run.
 """
 
 from __future__ import annotations
 
-import ast
 import builtins
 import hashlib
 import keyword
@@ -31,10 +32,21 @@ import re
 import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from grader.core.model import Cell
 
-__all__ = ["Mark", "cell_marks", "code_tokens", "defined_attributes", "prose_tokens", "winnow"]
+__all__ = [
+    "Mark",
+    "cell_marks",
+    "code_tokens",
+    "defined_attributes",
+    "kgram_hashes",
+    "normalise",
+    "prose_tokens",
+    "raw_tokens",
+    "winnow",
+]
 
 Token = tuple[str, int]  # normalised text, 1-based line within the cell
 
@@ -61,6 +73,8 @@ class Mark:
 
 # --- tokens ----------------------------------------------------------------
 
+Raw = tuple[int, str, int]  # tokenize type, text, line
+
 
 def _python_lines(source: str) -> list[str]:
     """The cell's lines, magics blanked (not removed) so line numbers stay true."""
@@ -68,24 +82,84 @@ def _python_lines(source: str) -> list[str]:
     return ["\n" if _MAGIC.match(line) else line for line in lines]
 
 
-def defined_attributes(sources: Iterable[str]) -> frozenset[str]:
+def raw_tokens(source: str) -> list[Raw]:
+    """The tokens of a code cell that matter, comments and blank lines dropped."""
+    lines = _python_lines(source)
+    try:
+        return _tokenize(lines)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return _fallback_tokens(lines)
+
+
+def _tokenize(lines: list[str]) -> list[Raw]:
+    out: list[Raw] = []
+    in_fstring = 0  # Python 3.12 splits an f-string into several tokens: keep one
+    for tok in tokenize.generate_tokens(iter(lines).__next__):
+        kind = tokenize.tok_name.get(tok.type, "")
+        if kind == "FSTRING_START":
+            in_fstring += 1
+            if in_fstring == 1:
+                out.append((tokenize.STRING, "f''", tok.start[0]))
+        elif kind == "FSTRING_END":
+            in_fstring -= 1
+        elif not in_fstring and tok.type not in _SKIP:
+            out.append((tok.type, tok.string, tok.start[0]))
+    return out
+
+
+def _fallback_tokens(lines: list[str]) -> list[Raw]:
+    """For a cell `tokenize` rejects (unbalanced brackets, bad indentation).
+
+    A rougher tokeniser: a broken cell is still compared, line by line.
+    """
+    out: list[Raw] = []
+    for number, line in enumerate(lines, start=1):
+        for match in _FALLBACK.finditer(line.split("#", 1)[0]):
+            text = match.group()
+            if text[0].isdigit():
+                kind = tokenize.NUMBER
+            elif text[0] in "'\"":
+                kind = tokenize.STRING
+            else:
+                kind = tokenize.NAME if text[0].isidentifier() else tokenize.OP
+            out.append((kind, text, number))
+        if out and out[-1][0] != tokenize.NEWLINE:
+            out.append((tokenize.NEWLINE, "\n", number))
+    return out
+
+
+_ASSIGN = frozenset(
+    {"=", "+=", "-=", "*=", "/=", "//=", "%=", "@=", "**=", "&=", "|=", "^=", ">>=", "<<="}
+)
+
+
+def defined_attributes(cells: Iterable[list[Raw]]) -> frozenset[str]:
     """Names a notebook defines that code may reach as attributes.
 
-    `self.w = ...` defines `w`; `def forward` (a method, or a function a
-    decorator attaches to a class, as d2l's `add_to_class` does) defines
-    `forward`. A cell that does not parse contributes nothing.
+    `self.w = ...` defines `w` (any `.name` left of a statement's own `=`);
+    `def forward` (a method, or a function a decorator attaches to a class,
+    as d2l's `add_to_class` does) and `class` define their names.
     """
     names: set[str] = set()
-    for source in sources:
-        try:
-            tree = ast.parse("".join(_python_lines(source)))
-        except (SyntaxError, ValueError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-                names.add(node.attr)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                names.add(node.name)
+    for raw in cells:
+        depth, prev = 0, ""
+        pending: list[str] = []
+        for kind, text, _ in raw:
+            if kind == tokenize.NAME and prev in ("def", "class"):
+                names.add(text)
+            elif kind == tokenize.NAME and prev == ".":
+                pending.append(text)
+            elif kind == tokenize.OP and text in "([{":
+                depth += 1
+            elif kind == tokenize.OP and text in ")]}":
+                depth = max(0, depth - 1)
+            elif kind == tokenize.OP and depth == 0 and text in _ASSIGN:
+                names.update(pending)
+                pending.clear()
+            elif kind == tokenize.NEWLINE:
+                depth = 0
+                pending.clear()
+            prev = text
     return frozenset(names)
 
 
@@ -97,72 +171,32 @@ def _name(text: str, after_dot: bool, defined: frozenset[str]) -> str:
     return text if text in _BUILTINS else "V"
 
 
-def code_tokens(source: str, defined: frozenset[str] = frozenset()) -> list[Token]:
-    """Normalised tokens of one code cell (see the module docstring)."""
-    lines = _python_lines(source)
-    try:
-        return _tokenize(lines, defined)
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return _fallback_tokens(lines, defined)
+_SHAPE = {
+    tokenize.NUMBER: "N",
+    tokenize.STRING: "S",
+    tokenize.NEWLINE: ";",
+    tokenize.INDENT: ">",
+    tokenize.DEDENT: "<",
+}
 
 
-def _tokenize(lines: list[str], defined: frozenset[str]) -> list[Token]:
+def normalise(raw: list[Raw], defined: frozenset[str]) -> list[Token]:
+    """The tokens with names and literals replaced (see the module docstring)."""
     out: list[Token] = []
     after_dot = False
-    in_fstring = 0  # Python 3.12 splits f-strings into several tokens
-    for tok in tokenize.generate_tokens(iter(lines).__next__):
-        kind = tokenize.tok_name.get(tok.type, "")
-        if kind == "FSTRING_START":
-            in_fstring += 1
-            if in_fstring == 1:
-                out.append(("S", tok.start[0]))
-        elif kind == "FSTRING_END":
-            in_fstring -= 1
-        elif in_fstring or tok.type in _SKIP:
-            continue
+    for kind, text, line in raw:
+        if kind == tokenize.NAME:
+            out.append((_name(text, after_dot, defined), line))
         else:
-            out.append((_normal(tok, after_dot, defined), tok.start[0]))
-            after_dot = tok.type == tokenize.OP and tok.string == "."
+            out.append((_SHAPE.get(kind, text), line))
+        after_dot = text == "." and kind == tokenize.OP
     return out
 
 
-def _normal(tok: tokenize.TokenInfo, after_dot: bool, defined: frozenset[str]) -> str:
-    if tok.type == tokenize.NAME:
-        return _name(tok.string, after_dot, defined)
-    if tok.type == tokenize.NUMBER:
-        return "N"
-    if tok.type == tokenize.STRING:
-        return "S"
-    if tok.type == tokenize.NEWLINE:
-        return ";"
-    if tok.type == tokenize.INDENT:
-        return ">"
-    if tok.type == tokenize.DEDENT:
-        return "<"
-    return tok.string
-
-
-def _fallback_tokens(lines: list[str], defined: frozenset[str]) -> list[Token]:
-    """For a cell `tokenize` rejects (unbalanced brackets, bad indentation).
-
-    A rougher tokeniser: a broken cell is still compared, line by line.
-    """
-    out: list[Token] = []
-    for number, line in enumerate(lines, start=1):
-        after_dot = False
-        for match in _FALLBACK.finditer(line.split("#", 1)[0]):
-            text = match.group()
-            if text[0].isdigit():
-                text = "N"
-            elif text[0] in "'\"":
-                text = "S"
-            elif text[0].isidentifier():
-                text = _name(text, after_dot, defined)
-            out.append((text, number))
-            after_dot = text == "."
-        if out and out[-1][0] != ";":
-            out.append((";", number))
-    return out
+def code_tokens(source: str, defined: frozenset[str] | None = None) -> list[Token]:
+    """Normalised tokens of one code cell; `defined` defaults to the cell's own."""
+    raw = raw_tokens(source)
+    return normalise(raw, defined_attributes([raw]) if defined is None else defined)
 
 
 def prose_tokens(source: str) -> list[Token]:
@@ -177,10 +211,30 @@ def prose_tokens(source: str) -> list[Token]:
 # --- k-grams and winnowing -------------------------------------------------
 
 
-def _kgram_hash(tokens: Sequence[Token], start: int, k: int, person: bytes) -> int:
-    text = "\x1f".join(t for t, _ in tokens[start : start + k])
+_PRIME = (1 << 61) - 1  # k-grams hash as Karp-Rabin polynomials modulo a Mersenne prime
+_BASE = 1_000_003
+
+
+@lru_cache(maxsize=1 << 16)
+def _token_value(text: str, person: bytes) -> int:
     digest = hashlib.blake2b(text.encode(), digest_size=8, person=person).digest()
-    return int.from_bytes(digest, "big")
+    return int.from_bytes(digest, "big") % _PRIME
+
+
+def kgram_hashes(tokens: Sequence[Token], k: int, person: bytes) -> list[int]:
+    """The hash of every run of `k` tokens, rolled along in one pass."""
+    values = [_token_value(t, person) for t, _ in tokens]
+    if len(values) < k:
+        return []
+    top = pow(_BASE, k - 1, _PRIME)
+    h = 0
+    for v in values[:k]:
+        h = (h * _BASE + v) % _PRIME
+    hashes = [h]
+    for old, new in zip(values, values[k:], strict=False):
+        h = ((h - old * top) * _BASE + new) % _PRIME
+        hashes.append(h)
+    return hashes
 
 
 def winnow(hashes: Sequence[int], window: int) -> list[int]:
@@ -198,16 +252,16 @@ def winnow(hashes: Sequence[int], window: int) -> list[int]:
     return selected
 
 
-def _kgrams(cell: Cell, defined: frozenset[str], k: int) -> list[Mark]:
+def _kgrams(cell: Cell, raw: list[Raw], defined: frozenset[str], k: int) -> list[Mark]:
     if cell.cell_type == "code":
-        tokens, person = code_tokens(cell.source, defined), b"code"
+        tokens, person = normalise(raw, defined), b"code"
     elif cell.cell_type == "markdown":
         tokens, person = prose_tokens(cell.source), b"prose"
     else:
         return []
     return [
-        Mark(_kgram_hash(tokens, i, k, person), cell.index, tokens[i][1], tokens[i + k - 1][1])
-        for i in range(len(tokens) - k + 1)
+        Mark(h, cell.index, tokens[i][1], tokens[i + k - 1][1])
+        for i, h in enumerate(kgram_hashes(tokens, k, person))
     ]
 
 
@@ -219,10 +273,11 @@ def cell_marks(
     Starter code is excluded by every k-gram hash it has, not just its
     winnowed ones: a student's window may select a hash the starter's did not.
     """
-    defined = defined_attributes(c.source for c in cells if c.cell_type == "code")
+    raw = [raw_tokens(c.source) if c.cell_type == "code" else [] for c in cells]
+    defined = defined_attributes(raw)
     marks: list[Mark] = []
-    for cell in cells:
-        grams = _kgrams(cell, defined, code_k if cell.cell_type == "code" else prose_k)
+    for cell, tokens in zip(cells, raw, strict=True):
+        grams = _kgrams(cell, tokens, defined, code_k if cell.cell_type == "code" else prose_k)
         if window is None or not grams:
             marks.extend(grams)
         else:

@@ -57,7 +57,7 @@ class Settings:
     common_fraction: float = 0.02  # a fingerprint in more submissions than this is an idiom ...
     common_floor: int = 3  # ... but with few submissions, up to this many may share one
     min_fingerprints: int = 15  # the smallest denominator of a score
-    threshold: float = 0.5  # pairs listed from this score up
+    threshold: float = 0.4  # pairs listed from this score up
 
     def common_limit(self, submissions: int) -> int:
         """The most submissions a fingerprint may appear in and still count."""
