@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from benchmarks import execution, github, tracker
+from benchmarks import execution, github, similarity, tracker
 from benchmarks.figures import Figure, machine
 
 
@@ -18,6 +18,7 @@ def suite(quick: bool) -> list[Callable[[], Figure]]:
             lambda: github.requests_per_push(sizes=(1, 3)),
             lambda: tracker.tracker_render(students=20, assignments=3, reps=1),
             lambda: github.concurrent_publishes(students=2, workers=4),
+            lambda: similarity.similarity_report(students=40, reps=1),
         ]
     return [
         execution.single,
@@ -25,6 +26,7 @@ def suite(quick: bool) -> list[Callable[[], Figure]]:
         github.requests_per_push,
         tracker.tracker_render,
         github.concurrent_publishes,
+        similarity.similarity_report,
     ]
 
 
