@@ -4,20 +4,21 @@ Starting a kernel by exec costs a Python start-up plus ~0.3 s of importing
 ipykernel and IPython, on every notebook. The zygote pays that once: it is a
 long-lived process, started with the kernel's allow-listed environment (never
 the grader's), that imports ipykernel and then only ever forks. Each notebook
-still gets a brand-new process that has run no one else's code:
+still gets a brand-new process that has run no one else's code, in a box of
+its own built by `sandbox.enter` exactly as for an exec'd kernel:
 
-    zygote ── fork ─▶ guard (setsid; joins the notebook's pids cgroup; rlimits;
-                      unshare(CLONE_NEWPID [| CLONE_NEWNET]); waits; outside the namespace)
-                        └─ fork ─▶ init (pid 1 of the new namespace; reaps; watches the grader)
-                                     └─ fork ─▶ middle ─ fork ─▶ kernel (cwd, env, argv of
-                                                                 this notebook; runs ipykernel)
+    zygote ── fork ─▶ guard (closes every fd but its report pipe; then
+                      sandbox.enter: cgroups, rlimits, namespaces, the box)
+                        └─ init (pid 1) ─▶ middle ─▶ kernel (own uid, no
+                           capabilities, no_new_privs; cwd, env, argv of this
+                           notebook; runs ipykernel in this forked process)
 
-That is the tree `unshare --pid --fork --kill-child [--net] python -m
-grader.adapters.sandbox --init -- python -m ipykernel_launcher` builds, with
-the same limits applied in the same order, and the guard's pid is what the
-runner polls, interrupts (its process group) and kills. Only the zygote's
-imports are shared, copy-on-write; a notebook's globals live and die in its
-own kernel process.
+The kernel can reach neither the zygote nor its pipes: they are closed in the
+guard before anything else, the zygote runs as another uid and lies outside
+the kernel's pid namespace. Only the zygote's imports are shared,
+copy-on-write; a notebook's globals live and die in its own kernel process.
+The guard's pid is what the runner polls, interrupts (its process group) and
+kills.
 
 The top level imports only the standard library: the CLI starts the zygote
 before importing the heavy parts of the grader, so the two overlap.
@@ -27,10 +28,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import json
 import os
 import random
+import resource
 import select
 import signal
 import subprocess
@@ -52,9 +53,6 @@ __all__ = [
     "shared",
 ]
 
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-PR_SET_PDEATHSIG = 1
 # What a kernel imports on its way up; preloaded so each fork starts warm.
 WARM_MODULES = (
     "ipykernel.kernelapp",
@@ -90,9 +88,13 @@ def kernel_env(
     return env
 
 
+# Set per notebook (its own folders, its own uid's name), so not part of a zygote's key.
+PER_KERNEL = frozenset({"HOME", "TMPDIR", "USER", "LOGNAME"})
+
+
 def _key(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """What must be equal for a fork to start as an exec would: all but HOME/TMPDIR."""
-    return tuple(sorted((k, v) for k, v in env.items() if k not in {"HOME", "TMPDIR"}))
+    """What must be equal for a fork to start as an exec would: all but PER_KERNEL."""
+    return tuple(sorted((k, v) for k, v in env.items() if k not in PER_KERNEL))
 
 
 class ZygoteUnavailable(Exception):
@@ -186,9 +188,7 @@ class Zygote:
 
     def spawn(self, request: Mapping[str, Any]) -> KernelProcess:
         """Fork a kernel for one notebook; raises ZygoteUnavailable or OSError."""
-        hello = self.wait_ready()
-        if request.get("newpid") and not hello.get("unshare"):
-            raise ZygoteUnavailable("the zygote cannot create namespaces here")
+        self.wait_ready()
         with self._lock:
             self._write({"op": "spawn", **request})
             reply = self._read(READY_TIMEOUT_S)
@@ -276,20 +276,6 @@ def close_all() -> None:
 _IMPORT_ENV: dict[str, str] = {}
 
 
-def _libc() -> Any:
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _probe_unshare() -> bool:
-    """Can a child of ours make pid and network namespaces? (root on Linux)."""
-    pid = os.fork()
-    if pid == 0:
-        ok = _libc().unshare(CLONE_NEWPID | CLONE_NEWNET) == 0
-        os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
-
-
 def _serve() -> int:
     from grader.adapters import sandbox
 
@@ -300,9 +286,8 @@ def _serve() -> int:
     # Variables the imports set (debugpy sets PYDEVD_USE_FRAME_EVAL): an exec'd
     # kernel sets them on import, after its env; each fork re-applies them.
     _IMPORT_ENV.update({k: v for k, v in os.environ.items() if before.get(k) != v})
-    unshare = os.geteuid() == 0 and _probe_unshare()
     released: set[int] = set()
-    _answer({"ready": True, "pid": os.getpid(), "unshare": unshare})
+    _answer({"ready": True, "pid": os.getpid()})
     stdin = sys.stdin.buffer
     while True:
         readable = select.select([stdin], [], [], 1.0)[0]
@@ -354,51 +339,30 @@ def _spawn(request: Mapping[str, Any], sandbox: Any) -> dict[str, Any]:
 
 
 def _guard(request: Mapping[str, Any], sandbox: Any, report: int) -> NoReturn:
-    """Runs in the forked child: contain it, then fork the namespace's init."""
+    """Runs in the forked child: let go of the zygote's files, then build the box."""
     try:
-        _detach_stdio()
-        os.setsid()  # the runner interrupts and kills this process group
-        libc = _libc()
-        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))  # dies with the zygote
-        sandbox.apply_limits(**request["limits"])
-        flags = (CLONE_NEWPID if request["newpid"] else 0) | (
-            CLONE_NEWNET if request["newnet"] else 0
-        )
-        if flags and libc.unshare(flags) != 0:
-            raise OSError(ctypes.get_errno(), "unshare failed")
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        guard = os.getpid()
-        init = os.fork()
+        _close_inherited(report)
     except BaseException as err:
         os.write(report, f"{type(err).__name__}: {err}".encode())
         os._exit(1)
-    if init == 0:
-        _init(request, sandbox, guard, report)
-    os.write(report, b"ok")
-    os.close(report)
-    _, status = os.waitpid(init, 0)
-    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    sandbox.enter(request["box"], lambda: _become_kernel(request), report)
+    os._exit(1)  # not reached: enter() ends in the kernel or exits
 
 
-def _init(request: Mapping[str, Any], sandbox: Any, guard: int, report: int) -> NoReturn:
-    code = 1
-    try:
-        os.close(report)
-        _libc().prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))  # `unshare --kill-child`
-        # In a new pid namespace the guard, outside it, shows as parent 0.
-        if os.getppid() == (0 if request["newpid"] else guard):
-            grader = str(request["grader_pid"])
-            code = sandbox.run_as_init(lambda: _become_kernel(request), grader)
-    finally:
-        os._exit(code)  # never back into the zygote's loop
-
-
-def _detach_stdio() -> None:
-    # fds 0 and 1 are the zygote's pipes to the grader: no kernel may hold them.
+def _close_inherited(keep: int) -> None:
+    """fds 0 and 1 are the zygote's pipes to the grader: no kernel may hold them, nor any other."""
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    os.close(null)
+    try:
+        open_fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        open_fds = list(range(limit if 0 < limit < 1 << 16 else 1 << 16))
+    for fd in open_fds:
+        if fd > 2 and fd != keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _become_kernel(request: Mapping[str, Any]) -> NoReturn:

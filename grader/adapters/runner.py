@@ -3,10 +3,15 @@
 nbclient's defaults are unsafe for grading (ARCHITECTURE section 3). This
 module forces the grader's own Python kernel, clears stored outputs, strips
 `skip-execution`/`raises-exception`, times out cells and whole notebooks, caps
-output while it arrives, scrubs the environment, runs in a scratch copy of the
-notebook's folder, and starts the kernel inside `sandbox.Containment`. Every
+every message from the kernel against the notebook's budget while it arrives
+(outputs, comm/widget messages, execute replies), scrubs the environment, runs
+in a scratch copy of the notebook's folder, and starts the kernel inside its
+`sandbox.Box` (its own uid and namespaces when the grader is root). Every
 failure of the notebook becomes data in a `NotebookRun`; deciding which cell
 answers which exercise is the core's job, not ours.
+
+In CI a host that cannot isolate kernels makes `run_many` raise
+`IsolationUnavailable` before any notebook runs.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,21 +40,26 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from grader.adapters import kernelpool
+from grader.adapters import kernelpool, sandbox
 from grader.adapters.kernelpool import KernelProcess, Zygote, ZygoteUnavailable, kernel_env
-from grader.adapters.sandbox import Containment, detect
+from grader.adapters.sandbox import Box, IsolationUnavailable
 from grader.core.model import Cell, CellRun, CellType, ExecutionLimits, NotebookRun
 
 # nbformat has no type hints; one Any-typed handle keeps mypy strict elsewhere.
 nbformat: Any = _nbformat
 
-__all__ = ["cells_of", "kernel_env", "load_notebook", "read_cells", "run_many", "run_notebook"]
+__all__ = [
+    "IsolationUnavailable",
+    "cells_of",
+    "kernel_env",
+    "load_notebook",
+    "read_cells",
+    "run_many",
+    "run_notebook",
+]
 
 # Beyond this a notebook is almost surely stored output or data, not an answer.
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
-# What is copied from the notebook's folder into the scratch working folder.
-MAX_COPY_BYTES = 64 * 1024 * 1024
-MAX_COPY_FILES = 500
 STRIPPED_TAGS = frozenset({"skip-execution", "raises-exception"})
 # How long an interrupted cell gets to stop before the kernel is declared stuck.
 INTERRUPT_GRACE_S = 5.0
@@ -177,37 +186,37 @@ def _prepare(nb: Any) -> None:
 
 @dataclass(frozen=True)
 class _Scratch:
+    """The kernel's folders as the kernel sees them, and the grader's side of them.
+
+    In a box (root) only `host_kernel` (the connection file) exists on the
+    host: work, home and tmp are built by the guard inside the box's own
+    tmpfs, at the same paths. On a laptop they are ordinary host folders.
+    """
+
+    root: Path  # host folder; the kernel's launch cwd in a box
     work: Path  # the kernel's cwd: a copy of the notebook's folder
     home: Path
     tmp: Path
-    kernel: Path  # connection file and ipc sockets
+    kernel: Path  # connection file and ipc sockets, as the kernel sees it
+    host_kernel: Path  # where the grader writes the connection file
+    boxed: bool
 
     @classmethod
-    def create(cls, root: Path, source: Path) -> _Scratch:
-        scratch = cls(root / "work", root / "home", root / "tmp", root / "kernel")
-        for folder in (scratch.home, scratch.tmp, scratch.kernel):
-            folder.mkdir(mode=0o700)
-        _copy_folder(source, scratch.work)
+    def create(cls, root: Path, source: Path, box: Box) -> _Scratch:
+        inner = box.inner(root)
+        folders = (inner / "work", inner / "home", inner / "tmp", inner / "kernel")
+        scratch = cls(root, *folders, host_kernel=root / "kernel", boxed=box.isolated)
+        scratch.host_kernel.mkdir(mode=0o700)
+        if not box.isolated:
+            for folder in (scratch.home, scratch.tmp):
+                folder.mkdir(mode=0o700)
+            sandbox.copy_folder(str(source), scratch.work)
         return scratch
 
-
-def _copy_folder(src: Path, dst: Path) -> None:
-    """Copy regular files beside the notebook, within a budget; never links or dot-folders."""
-    dst.mkdir(mode=0o700)
-    files, size = 0, 0
-    for folder, dirs, names in os.walk(src):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        target = dst / Path(folder).relative_to(src)
-        target.mkdir(exist_ok=True)
-        for name in sorted(names):
-            path = Path(folder, name)
-            if path.is_symlink() or not path.is_file():
-                continue
-            size += path.stat().st_size
-            files += 1
-            if files > MAX_COPY_FILES or size > MAX_COPY_BYTES:
-                return
-            shutil.copyfile(path, target / name)
+    @property
+    def launch_cwd(self) -> Path:
+        """Where the launcher starts: a box's folders exist only once the guard built them."""
+        return self.root if self.boxed else self.work
 
 
 # --- the kernel and the client ---------------------------------------------
@@ -252,49 +261,73 @@ class _KernelClient(AsyncKernelClient):
 
 
 class _SandboxKernelManager(AsyncKernelManager):
-    """Always the grader's own ipykernel, launched through the sandbox wrapper.
+    """Always the grader's own ipykernel, launched into its box.
 
-    With a zygote, the kernel is forked from it (see `kernelpool`) with the
-    same containment; without one, or when it is gone, by exec as before.
+    With a zygote, the kernel is forked from it (see `kernelpool`) into the
+    same box; without one, or when it is gone, by exec of the sandbox wrapper.
+    In a box the kernel binds its ipc:// sockets in its private /tmp, which the
+    grader reaches as /proc/<guard>/root/...: `ip` is switched to that path
+    once the guard exists (the connection file keeps the kernel's own path).
     """
 
     def __init__(
-        self, *, containment: Containment, zygote: Zygote | None = None, **kwargs: Any
+        self,
+        *,
+        box: Box,
+        scratch: _Scratch,
+        source: Path,
+        zygote: Zygote | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.client_factory = _KernelClient
-        self._containment = containment
+        self._box = box
+        self._scratch = scratch
+        self._source = source
         self._zygote = zygote
+        self.transport = "ipc" if box.isolated else "tcp"
+        if box.isolated:
+            self.ip = str(scratch.kernel / "ipc")
+        self.connection_file = str(scratch.host_kernel / "connection.json")
+
+    def _spec(self) -> dict[str, Any]:
+        return self._box.spec(
+            source=self._source,
+            scratch=self._scratch.root,
+            connection_file=Path(self.connection_file),
+        )
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         # -P: a student's ipykernel_launcher.py beside the notebook is not imported.
         argv = [sys.executable, "-P", "-m", "ipykernel_launcher", *self._kernel_args()]
-        return self._containment.command(argv)
+        return self._box.command(self._spec(), argv)
 
     def _kernel_args(self) -> list[str]:
-        return ["-f", self.connection_file, "--HistoryManager.hist_file=:memory:"]
+        connection = self._scratch.kernel / Path(self.connection_file).name
+        if not self._box.isolated:
+            connection = Path(self.connection_file)
+        return ["-f", str(connection), "--HistoryManager.hist_file=:memory:"]
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         process = self._fork(kw) if self._zygote is not None else None
         if process is None:
             await super()._async_launch_kernel(kernel_cmd, **kw)
-            return
-        provisioner: Any = self.provisioner
-        provisioner.process = process
-        provisioner.pid = provisioner.pgid = process.pid  # the guard leads its own group
-        provisioner.cwd = kw.get("cwd")
-        self._reconcile_connection_info(provisioner.connection_info)
+        else:
+            provisioner: Any = self.provisioner
+            provisioner.process = process
+            provisioner.pid = provisioner.pgid = process.pid  # the guard leads its own group
+            provisioner.cwd = kw.get("cwd")
+            self._reconcile_connection_info(provisioner.connection_info)
+        guard: Any = self.provisioner
+        self.ip = self._box.host_path(guard.process.pid, self.ip)
 
     def _fork(self, kw: dict[str, Any]) -> KernelProcess | None:
         assert self._zygote is not None
         request = {
             "argv": self._kernel_args(),
             "env": kw["env"],
-            "cwd": kw["cwd"],
-            "limits": self._containment.limits(),
-            "newpid": self._containment.isolation.unshare is not None,
-            "newnet": self._containment.isolates_network,
-            "grader_pid": os.getpid(),
+            "cwd": str(self._scratch.work),
+            "box": self._spec(),
         }
         try:
             return self._zygote.spawn(request)
@@ -307,33 +340,52 @@ class _SandboxKernelManager(AsyncKernelManager):
 
 
 class _GraderClient(NotebookClient):
-    """nbclient with capped output, reply capture and a bounded interrupt."""
+    """nbclient with a message budget, reply capture and a bounded interrupt.
+
+    Every message the kernel sends counts against `max_output_kb`, not only
+    outputs: comm/widget messages (which nbclient would otherwise keep as
+    widget state), display updates, clear_output, execute_input and the size
+    of execute replies. Past the budget nothing more is kept; only the idle
+    status that ends a cell is still read, and replies are cut to what the
+    verdict needs.
+    """
 
     def __init__(self, nb: Any, km: Any, limits: ExecutionLimits, **kwargs: Any) -> None:
         super().__init__(nb, km=km, **kwargs)
         self.max_output_bytes = limits.max_output_kb * 1024
         self.memory_mb = limits.memory_mb
-        self.output_bytes = 0
+        self.received_bytes = 0
         self.truncated = False
         self.timed_out = False
         self.last_reply: dict[str, Any] | None = None
 
-    def output(
-        self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int
-    ) -> Any:
-        size = len(json.dumps(msg.get("content", {}), default=str))
-        if self.output_bytes + size > self.max_output_bytes:
-            if not self.truncated:
-                self.truncated = True
-                note = "[output truncated: the notebook printed more than the grader keeps]\n"
-                outs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
+    def _spend(self, size: int) -> bool:
+        """Count `size` bytes; False once the notebook's budget is used up."""
+        if self.received_bytes + size > self.max_output_bytes:
+            self.truncated = True
+            return False
+        self.received_bytes += size
+        return True
+
+    def process_message(self, msg: dict[str, Any], cell: Any, cell_index: int) -> Any:
+        if msg.get("msg_type") == "status":  # tiny, and the end of every cell
+            return super().process_message(msg, cell, cell_index)
+        if not self._spend(message_size(msg)):
+            self._note_truncation(cell.outputs)
             return None
-        self.output_bytes += size
-        return super().output(outs, msg, display_id, cell_index)
+        return super().process_message(msg, cell, cell_index)
+
+    def _note_truncation(self, outs: list[Any]) -> None:
+        if not getattr(self, "_noted", False):
+            self._noted = True
+            note = "[output truncated: the notebook printed more than the grader keeps]\n"
+            outs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
 
     async def _check_raise_for_error(self, cell: Any, cell_index: int, exec_reply: Any) -> None:
         # Errors are data: record the reply (its status, not displayed outputs,
         # so a patched showtraceback hides nothing) and never raise.
+        if exec_reply is not None and not self._spend(message_size(exec_reply)):
+            exec_reply = _trimmed_reply(exec_reply)
         self.last_reply = exec_reply
 
     async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> dict[str, Any]:
@@ -353,6 +405,26 @@ class _GraderClient(NotebookClient):
             if msg.get("msg_type") == "execute_reply":
                 return msg
         raise _KernelStuck
+
+
+def message_size(msg: Mapping[str, Any]) -> int:
+    """Bytes a kernel message costs the grader: content, metadata and binary buffers."""
+    size = len(json.dumps(msg.get("content", {}), default=str))
+    size += len(json.dumps(msg.get("metadata", {}), default=str))
+    for buffer in msg.get("buffers") or ():
+        size += memoryview(buffer).nbytes
+    return size
+
+
+def _trimmed_reply(reply: Mapping[str, Any]) -> dict[str, Any]:
+    """What the verdict reads of an execute reply, bounded (the rest is dropped)."""
+    content = reply.get("content") or {}
+    keep = {k: content.get(k) for k in ("status", "ename", "evalue") if k in content}
+    keep = {k: str(v)[:MAX_ERROR_CHARS] if k != "status" else v for k, v in keep.items()}
+    traceback = content.get("traceback")
+    if isinstance(traceback, list):
+        keep["traceback"] = [str(t)[:MAX_ERROR_CHARS] for t in traceback[: TRACEBACK_LINES * 2]]
+    return {"msg_type": reply.get("msg_type"), "content": keep}
 
 
 def _capped_context(max_output_kb: int) -> zmq.asyncio.Context:
@@ -509,10 +581,11 @@ class _Launch:
     zygote: Zygote | None
     ahead: asyncio.Semaphore
     running: asyncio.Semaphore
+    host: sandbox.Host
 
     @classmethod
-    def create(cls, jobs: int, zygote: Zygote | None) -> _Launch:
-        return cls(zygote, asyncio.Semaphore(jobs + 1), asyncio.Semaphore(jobs))
+    def create(cls, jobs: int, zygote: Zygote | None, host: sandbox.Host) -> _Launch:
+        return cls(zygote, asyncio.Semaphore(jobs + 1), asyncio.Semaphore(jobs), host)
 
 
 async def _run_async(
@@ -527,12 +600,35 @@ async def _run_async(
         return NotebookRun(problems=tuple(problems), readable=False)
     cells = cells_of(nb)
     _prepare(nb)
-    with tempfile.TemporaryDirectory(prefix="grader-run-", ignore_cleanup_errors=True) as root:
-        scratch = _Scratch.create(Path(root), path.resolve().parent)
-        env = kernel_env(base_env, limits.pass_env, scratch.home, scratch.tmp)
-        progress = await _execute(nb, tests, limits, env, scratch, launch)
+    box = Box(limits.memory_mb, limits.network, launch.host)
+    try:
+        box.prepare()
+    except OSError as err:
+        box.kill_all()
+        return _not_started(nb, tests, cells, f"its sandbox could not be set up: {err}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="grader-run-", ignore_cleanup_errors=True) as root:
+            scratch = _Scratch.create(Path(root), path.resolve().parent, box)
+            env = kernel_env(base_env, limits.pass_env, scratch.home, scratch.tmp)
+            env |= box.user_env()
+            progress = await _execute(nb, tests, limits, env, scratch, box, path, launch)
+    finally:
+        box.kill_all()  # nothing of the notebook survives it, whatever happened
     return NotebookRun(
         cells=cells, runs=progress.runs, tests=progress.tests, problems=tuple(progress.problems)
+    )
+
+
+def _not_started(
+    nb: Any, tests: Mapping[str, str], cells: tuple[Cell, ...], why: str
+) -> NotebookRun:
+    runs = {i: NOT_RUN for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    problem = (
+        f"The grader could not start a Python kernel for this notebook ({why}). "
+        "Nothing was run; try again, and tell the course staff if it persists."
+    )
+    return NotebookRun(
+        cells=cells, runs=runs, tests=dict.fromkeys(tests, NOT_RUN), problems=(problem,)
     )
 
 
@@ -542,11 +638,19 @@ async def _execute(
     limits: ExecutionLimits,
     env: dict[str, str],
     scratch: _Scratch,
+    box: Box,
+    path: Path,
     launch: _Launch,
 ) -> _Progress:
-    containment = Containment(limits.memory_mb, limits.network, detect())
-    containment.prepare()
-    km = _kernel_manager(containment, limits, scratch, await _ready(launch.zygote))
+    zygote = await _ready(launch.zygote)
+    km = _SandboxKernelManager(
+        box=box,
+        scratch=scratch,
+        source=path.resolve().parent,
+        zygote=zygote,
+        kernel_name="python3",
+        context=_capped_context(limits.max_output_kb),
+    )
     client = _client(nb, km, limits)
     progress = _Progress()
     try:
@@ -563,7 +667,6 @@ async def _execute(
     finally:
         # Also on errors, cancellation and KeyboardInterrupt: no kernel outlives its notebook.
         await _shutdown(client, km)
-        containment.kill_all()
         km.context.destroy(linger=0)
     if client.truncated:
         progress.problems.append(
@@ -582,24 +685,6 @@ async def _ready(zygote: Zygote | None) -> Zygote | None:
     except ZygoteUnavailable:
         return None
     return zygote
-
-
-def _kernel_manager(
-    containment: Containment, limits: ExecutionLimits, scratch: _Scratch, zygote: Zygote | None
-) -> Any:
-    km = _SandboxKernelManager(
-        containment=containment,
-        zygote=zygote,
-        kernel_name="python3",
-        context=_capped_context(limits.max_output_kb),
-    )
-    if containment.isolates_network:
-        # The kernel's network namespace has its own loopback; ipc:// sockets
-        # are files, so they still connect the two sides.
-        km.transport = "ipc"
-        km.ip = str(scratch.kernel / "ipc")
-    km.connection_file = str(scratch.kernel / "connection.json")
-    return km
 
 
 def _client(nb: Any, km: Any, limits: ExecutionLimits) -> _GraderClient:
@@ -628,7 +713,8 @@ async def _start(
         # The kernel's own stdout/stderr must never reach ours: `grader check
         # --json` prints one JSON document, and a notebook can os.write(1, ...).
         streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        await client.async_start_new_kernel(cwd=str(scratch.work), env=env, **streams)
+        cwd = str(scratch.launch_cwd)
+        await client.async_start_new_kernel(cwd=cwd, env=env, **streams)
         await client.async_start_new_kernel_client()
     except Exception as err:
         progress.problems.append(
@@ -688,10 +774,14 @@ def run_many(
 ) -> list[NotebookRun]:
     """Execute notebooks, at most `jobs` kernels at once; results in the order of `items`.
 
-    Every notebook gets its own new kernel process. With `fork` (the default)
-    kernels are forked from a pre-warmed zygote (`kernelpool`), else exec'd.
-    `on_done(i, run)` is called as each notebook finishes (in completion order).
+    Every notebook gets its own new kernel process in its own box. With `fork`
+    (the default) kernels are forked from a pre-warmed zygote (`kernelpool`),
+    else exec'd. `on_done(i, run)` is called as each notebook finishes (in
+    completion order). Raises `IsolationUnavailable` when `base_env` says CI
+    and the host cannot isolate kernels (`sandbox.require`): nothing runs then.
     """
+    if items:
+        sandbox.require(base_env)
     if not fork or not items:
         return asyncio.run(_run_many_async(items, limits, base_env, max(1, jobs), on_done, None))
     placeholder = Path(os.devnull)
@@ -713,8 +803,9 @@ async def _run_many_async(
     jobs: int,
     on_done: Callable[[int, NotebookRun], None] | None,
     zygote: Zygote | None,
+    host: sandbox.Host | None = None,
 ) -> list[NotebookRun]:
-    launch = _Launch.create(jobs, zygote)
+    launch = _Launch.create(jobs, zygote, sandbox.detect() if host is None else host)
 
     async def one(index: int, path: Path, tests: Mapping[str, str]) -> NotebookRun:
         async with launch.ahead:
