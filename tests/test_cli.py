@@ -154,3 +154,57 @@ def test_internal_error_exits_3(course: Path, monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(local, "load_course", boom)
     assert main(["validate", "--course", str(course)]) == 3
+
+
+# --- one error path -----------------------------------------------------------------
+
+
+def test_missing_event_file_in_github_mode_is_a_usage_error(
+    course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"GITHUB_REPOSITORY": "d2l/course", "GITHUB_TOKEN": "t", "PATH": "/usr/bin:/bin"}
+    assert main(["publish", "--artifact", str(tmp_path), "--course", str(course)], env) == 2
+    err = capsys.readouterr().err
+    assert "GITHUB_EVENT_PATH" in err
+    assert "Traceback" not in err
+    assert "bug in the grader" not in err
+
+
+def test_missing_token_in_github_mode_is_a_usage_error(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", "--github", "--course", str(course)], {"PATH": "/bin"}) == 2
+    err = capsys.readouterr().err
+    assert "GITHUB_REPOSITORY" in err
+    assert "bug in the grader" not in err
+
+
+def test_export_into_a_closed_pipe_exits_quietly(course: Path, tmp_path: Path) -> None:
+    """`grader export | head -1`: the reader has gone; no traceback, the SIGPIPE status."""
+    import os
+    import subprocess
+    import sys
+
+    from grader.adapters.localforge import LocalForge
+
+    LocalForge(tmp_path / "forge")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    try:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "grader.cli.main", "export", "--format", "json"),
+                *("--forge", str(tmp_path / "forge"), "--course", str(course)),
+                *("--now", "2020-01-01T00:00:00Z"),
+            ],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode in (0, 141), done.stderr
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipe" not in done.stderr

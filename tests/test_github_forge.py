@@ -16,7 +16,7 @@ from grader.adapters.github import (
     Settings,
 )
 from grader.core.model import ChangedFile, Comment, Issue
-from grader.ports import Forge, StateConflict
+from grader.ports import StateConflict
 
 try:  # tests/ as a package, or tests/ on sys.path (pytest's rootdir-less layout)
     from tests.fakegithub import FakeGitHub, PullFile
@@ -94,9 +94,8 @@ def test_settings_refuse_incomplete_env(env: dict[str, str]) -> None:
         Settings.from_env(env)
 
 
-def test_forge_satisfies_the_port(forge: GitHubForge) -> None:
-    port: Forge = forge
-    assert port.bot_login == ACTIONS_BOT
+def test_bot_is_the_actions_bot_by_default(forge: GitHubForge) -> None:
+    assert forge.bot_login == ACTIONS_BOT
 
 
 def test_bot_login_from_user_endpoint_once(gh: FakeGitHub) -> None:

@@ -121,9 +121,14 @@ class LocalForge:
         self._save(self._pull_path(number), data)
         return head
 
+    def close_pull(self, number: int) -> None:
+        data = self._pull_data(number)
+        data["state"] = "closed"
+        self._save(self._pull_path(number), data)
+
     def mark_graded(self, sha: str, at: datetime) -> None:
-        """Record when grading first ran for `sha` (GitHub's run records)."""
-        self._graded.setdefault(sha, at)
+        """Record a grade run of `sha` at `at`; the earliest counts, as on GitHub."""
+        self._graded[sha] = min(at, self._graded.get(sha, at))
 
     def set_permission(self, login: str, permission: str) -> None:
         self._permissions[login.lower()] = permission
