@@ -170,6 +170,34 @@ _SYS_ATTRS: dict[str, str] = {
 _IMP_LOADERS = frozenset(
     {"load_source", "load_module", "load_compiled", "load_package", "load_dynamic"}
 )
+# Attribute names no ordinary object has: a store to one of them on an object the
+# reading cannot follow (a parameter, `self.shell`) is taken as the shell's or kernel's.
+_SHELL_ONLY = frozenset(
+    {
+        "ast_transformers",
+        "input_transformers_cleanup",
+        "input_transformers_post",
+        "input_transformer_manager",
+        "set_custom_exc",
+        "custom_exceptions",
+        "showtraceback",
+        "_showtraceback",
+        "showsyntaxerror",
+        "showindentationerror",
+        "CustomTB",
+        "InteractiveTB",
+        "SyntaxTB",
+        "run_cell",
+        "run_cell_async",
+        "_run_cell",
+        "run_ast_nodes",
+        "should_run_async",
+        "register_post_execute",
+    }
+)
+_KERNEL_ONLY = frozenset({"shell_handlers", "control_handlers", "do_execute"})
+# How deep calls of the notebook's own functions are followed with their arguments.
+_MAX_FOLLOW = 3
 _MACHINERY_ROOTS = frozenset({"IPython", "ipykernel", "jupyter_client", "zmq"})
 _MUTATORS = frozenset(
     {
@@ -495,6 +523,10 @@ class _Scope:
     names: dict[str, Path | None] = field(default_factory=dict)
     strings: dict[str, str] = field(default_factory=dict)
     declared_global: set[str] = field(default_factory=set)
+    # The notebook's own functions: their definitions and what they return.
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+    returns: dict[str, Path] = field(default_factory=dict)
+    returned: list[Path] = field(default_factory=list)  # while walking a function body
 
     def lookup(self, name: str) -> Path | None:
         scope: _Scope | None = self
@@ -507,6 +539,13 @@ class _Scope:
         if name in BUILTIN_NAMES or name == "get_ipython":
             return ("builtins", name)
         return None
+
+    def owner(self, name: str) -> _Scope | None:
+        """The scope that binds `name`, if any does."""
+        scope: _Scope | None = self
+        while scope is not None and name not in scope.names:
+            scope = scope.parent
+        return scope
 
     def string(self, name: str) -> str | None:
         scope: _Scope | None = self
@@ -521,6 +560,15 @@ class _Scope:
         while scope.parent is not None:
             scope = scope.parent
         return scope
+
+
+def _guess(attr: str) -> Path | None:
+    """The path of an attribute only the shell or the kernel has, on an unknown object."""
+    if attr in _SHELL_ONLY:
+        return (SHELL, attr)
+    if attr in _KERNEL_ONLY:
+        return (SHELL, "kernel", attr)
+    return None
 
 
 def _normalise(path: Path) -> Path:
@@ -553,11 +601,14 @@ def _show(node: ast.AST) -> str:
 class _Walker:
     """Walks one cell's statements in order, recording changes and tracking aliases."""
 
-    def __init__(self, cell: int, offset: int, module: _Scope) -> None:
+    def __init__(
+        self, cell: int, offset: int, module: _Scope, following: tuple[str, ...] = ()
+    ) -> None:
         self.cell = cell
         self.offset = offset
         self.scope = module
         self.changes: list[Change] = []
+        self.following = following  # the notebook functions whose call is being followed
 
     # -- recording --
 
@@ -595,6 +646,11 @@ class _Walker:
             self.klass(node)
         elif isinstance(node, ast.Global):
             self.scope.declared_global.update(node.names)
+        elif isinstance(node, ast.Return) and node.value is not None:
+            self.expression(node.value)
+            path = self.resolve(node.value)
+            if path is not None:
+                self.scope.returned.append(path)
         else:
             self.other(node)
 
@@ -680,8 +736,41 @@ class _Walker:
                 self.expression(node.body)
             else:
                 self.statements(node.body)
+            returned = self.scope.returned
         finally:
             self.scope = outer
+        if not isinstance(node, ast.Lambda):
+            owner = self.scope.owner(node.name) or self.scope
+            owner.functions[node.name] = node
+            if returned:
+                owner.returns[node.name] = returned[0]
+
+    def follow(self, node: ast.Call) -> None:
+        """Walk a notebook function again with the paths its call passes (`install(ip)`)."""
+        if not isinstance(node.func, ast.Name) or len(self.following) >= _MAX_FOLLOW:
+            return
+        name = node.func.id
+        owner = self.scope.owner(name)
+        definition = owner.functions.get(name) if owner is not None else None
+        if definition is None or name in self.following:
+            return
+        params = [*definition.args.posonlyargs, *definition.args.args]
+        bound = {p.arg: self.resolve(a) for p, a in zip(params, node.args, strict=False)}
+        named = {p.arg for p in (*params, *definition.args.kwonlyargs)}
+        bound.update({k.arg: self.resolve(k.value) for k in node.keywords if k.arg in named})
+        if all(path is None for path in bound.values()):
+            return
+        scope = _Scope(owner)
+        scope.names.update(bound)
+        inner = _Walker(self.cell, 0, scope, (*self.following, name))
+        inner.statements(definition.body)
+        line = self.offset + node.lineno
+        shown = f"{_show(node)}, through {name}()"
+        self.changes.extend(
+            Change(self.cell, line, c.kind, c.target, shown, c.exact)
+            for c in inner.changes
+            if c.kind != "bind"
+        )
 
     def klass(self, node: ast.ClassDef) -> None:
         for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
@@ -702,6 +791,8 @@ class _Walker:
             scope = scope.module()
         scope.names[name] = path
         scope.strings.pop(name, None)
+        scope.functions.pop(name, None)
+        scope.returns.pop(name, None)
         if text is not None:
             scope.strings[name] = text
         if scope.is_module:
@@ -735,6 +826,9 @@ class _Walker:
     ) -> None:
         base = self.resolve(target.value)
         if base is None:
+            guess = _guess(target.attr) if isinstance(target, ast.Attribute) else None
+            if guess is not None:
+                self.record(node, kind, guess, target)
             return
         if isinstance(target, ast.Attribute):
             self.record(node, kind, _normalise((*base, target.attr)), target)
@@ -780,9 +874,12 @@ class _Walker:
             self.scope = outer
 
     def call(self, node: ast.Call) -> None:
+        self.follow(node)
         func = self.resolve(node.func)
         method = node.func.attr if isinstance(node.func, ast.Attribute) else None
         receiver = self.resolve(node.func.value) if isinstance(node.func, ast.Attribute) else None
+        if method is not None and receiver is None and func is not None:
+            func = None if func[-1] in ("run_cell", "run_cell_async") else func  # a guess
         if func in (("builtins", "setattr"), ("builtins", "delattr")) or (
             func is not None and func[-1] in ("__setattr__", "__delattr__") and len(func) > 1
         ):
@@ -810,9 +907,12 @@ class _Walker:
             base = self.resolve(args.pop(0))
         else:
             return
-        if base is None:
-            return
         name = self.string(args[0]) if args else None
+        if base is None:
+            guess = _guess(name) if name is not None else None
+            if guess is not None:
+                self.record(node, kind, guess, node)
+            return
         path = _normalise((*base, name)) if name is not None else base
         self.record(node, kind, path, node, exact=name is not None)
 
@@ -896,7 +996,7 @@ class _Walker:
             path = self.scope.lookup(node.id)
         elif isinstance(node, ast.Attribute):
             base = self.resolve(node.value)
-            path = (*base, node.attr) if base is not None else None
+            path = (*base, node.attr) if base is not None else _guess(node.attr)
         elif isinstance(node, ast.Subscript):
             path = self.subscript(node)
         elif isinstance(node, ast.Call):
@@ -923,6 +1023,10 @@ class _Walker:
         return (*base, key)
 
     def call_result(self, node: ast.Call) -> Path | None:
+        if isinstance(node.func, ast.Name):
+            owner = self.scope.owner(node.func.id)
+            if owner is not None and node.func.id in owner.returns:
+                return owner.returns[node.func.id]
         func = self.resolve(node.func)
         if func is None:
             return None
