@@ -45,29 +45,3 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line(f"LEFTOVER PROCESSES after the test suite: {names}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    """Where ../shared is absent (the project's own CI on GitHub), a test that needs the
-    shared corpus is reported as skipped with that reason, not as a failure. With the
-    corpus present (here and in .ci/run) nothing changes."""
-    outcome = yield
-    report = outcome.get_result()
-    error = call.excinfo
-    if (
-        report.failed
-        and error is not None
-        and not CORPUS.is_dir()
-        and isinstance(error.value, FileNotFoundError)
-        and "/shared/corpus" in str(error.value)
-    ):
-        report.outcome = "skipped"
-        report.longrepr = (
-            str(item.path),
-            item.location[1] or 0,
-            "Skipped: ../shared/corpus is not beside the repository",
-        )

@@ -28,10 +28,9 @@ from grader.cli.common import OK
 from grader.cli.main import main
 from grader.core import notices, render
 from tests import notebooks as nbf
+from tests.corpus import corpus_file
 from tests.fakegithub import FakeGitHub, PullFile
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-WEBHOOKS = CORPUS / "webhooks"
 BOT = "github-actions[bot]"
 GRADE = ".github/workflows/grade.yml"
 
@@ -56,9 +55,7 @@ exercises:
 
 def corpus_payload(name: str) -> dict[str, Any]:
     """A real webhook payload from the shared corpus; skips when the corpus is absent."""
-    path = WEBHOOKS / name
-    if not path.is_file():
-        pytest.skip(f"shared corpus not found at {WEBHOOKS} (GitHub's own CI has no ../shared)")
+    path = corpus_file("webhooks", name)
     data = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data

@@ -6,7 +6,6 @@ import json
 import re
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,7 @@ from grader.core.cells import (
     word_count,
 )
 from grader.core.model import AnswerKind, Cell, CellType, Exercise
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.corpus import corpus_file
 
 
 def md(source: str, *, tags: tuple[str, ...] = (), grade_id: str | None = None) -> Cell:
@@ -381,7 +379,7 @@ def test_word_count(sources: list[str], expected: int) -> None:
 
 
 def load_cells(name: str) -> tuple[Cell, ...]:
-    data: dict[str, Any] = json.loads((CORPUS / "notebooks" / name).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(corpus_file("notebooks", name).read_text(encoding="utf-8"))
     return tuple(_cell(i, c) for i, c in enumerate(data["cells"]))
 
 

@@ -28,9 +28,9 @@ from grader.core.model import (
     Regrade,
     Submission,
 )
+from tests.factories import AOE
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
-AOE = timezone(timedelta(hours=-12))
 IST = timezone(timedelta(hours=5, minutes=30))
 EVALUATION = Evaluation(
     assignment="section-01",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -19,9 +19,8 @@ from grader.core.model import (
     Exercise,
     LabelNames,
 )
+from tests.factories import DEADLINE
 
-AOE = timezone(timedelta(hours=-12))
-DEADLINE = datetime(2020, 8, 8, 23, 59, tzinfo=AOE)
 COURSE = "course.yml"
 S01 = "exercises/section-01.yml"
 

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from grader.cli.main import main
+from tests.corpus import NOTEBOOKS, needs_corpus
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "notebooks"
+CORPUS = NOTEBOOKS
 
 pytestmark = [
     pytest.mark.kernel,
-    pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not beside the repository"),
+    needs_corpus,
 ]
 
 COURSE = """\

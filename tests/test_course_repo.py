@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,9 +12,9 @@ import pytest
 from grader.adapters.course import load_course
 from grader.core.configcheck import ConfigError
 from grader.core.model import CourseConfig, Exercise
+from tests.factories import AOE
 
 ROOT = Path(__file__).resolve().parents[1]
-AOE = timezone(timedelta(hours=-12))
 
 # PROGRAM.md's schedule: the live session of each of sessions 1-17.
 LIVE_SESSIONS = [

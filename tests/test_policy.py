@@ -25,10 +25,9 @@ from grader.core.model import (
     Submission,
 )
 from grader.core.policy import certificate, derive
+from tests.factories import AOE, DEADLINE
 
-AOE = timezone(timedelta(hours=-12))
 # Session 1 of the study group: 2020-08-08 23:59 Anywhere on Earth.
-DEADLINE = datetime(2020, 8, 8, 23, 59, tzinfo=AOE)
 D = DEADLINE.astimezone(UTC)  # 2020-08-09T11:59:00Z
 G = timedelta(hours=48)
 S = timedelta(seconds=1)

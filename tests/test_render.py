@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -28,10 +28,8 @@ from grader.core.model import (
     ExerciseResult,
     RecordState,
 )
+from tests.factories import DEADLINE
 from tests.gfm import Tags, parse, to_html
-
-AOE = timezone(timedelta(hours=-12))
-DEADLINE = datetime(2020, 8, 8, 23, 59, tzinfo=AOE)
 
 PAYLOADS = [
     "a | b | c",

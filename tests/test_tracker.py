@@ -5,22 +5,21 @@ from __future__ import annotations
 import random
 import re
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from grader.core.markdown import BODY_LIMIT
 from grader.core.model import (
-    Assignment,
     Certificate,
     CourseConfig,
     RecordState,
     RecordStatus,
 )
 from grader.core.tracker import tracker_pages
+from tests.factories import DEADLINE, course_config, weekly_assignments
 from tests.gfm import parse
 
-AOE = timezone(timedelta(hours=-12))
-START = datetime(2020, 8, 8, 23, 59, tzinfo=AOE)
+START = DEADLINE
 NOW = datetime(2020, 11, 1, tzinfo=UTC)
 STATUSES: tuple[RecordStatus, ...] = ("complete", "incomplete", "late", "missing", "open")
 
@@ -35,18 +34,11 @@ def student_rows(pages: list[str]) -> list[list[str]]:
 
 
 def course(n_assignments: int, *, title: str = "Session", **kw: Any) -> CourseConfig:
-    assignments = {
-        f"section-{i:02d}": Assignment(
-            id=f"section-{i:02d}",
-            title=f"{title} {i}",
-            deadline=START + timedelta(weeks=i),
-            counts_for_certificate=i != 2,
-        )
-        for i in range(1, n_assignments + 1)
-    }
-    return CourseConfig(
-        name="D2L study group", timezone="Etc/GMT+12", assignments=assignments, **kw
+    first = START + timedelta(weeks=1)
+    assignments = weekly_assignments(
+        n_assignments, start=first, title=title, practice=frozenset({2})
     )
+    return course_config(assignments, timezone="Etc/GMT+12", **kw)
 
 
 def cohort(

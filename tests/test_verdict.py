@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +23,8 @@ from grader.core.model import (
     RunStatus,
 )
 from grader.core.verdict import evaluate
+from tests.corpus import corpus_file
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 DEADLINE = datetime(2020, 8, 8, 23, 59, tzinfo=UTC)
 
 
@@ -413,7 +412,7 @@ def test_multiple_cells_per_exercise_all_count() -> None:
 
 
 def load_cells(name: str) -> tuple[Cell, ...]:
-    data: dict[str, Any] = json.loads((CORPUS / "notebooks" / name).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(corpus_file("notebooks", name).read_text(encoding="utf-8"))
     cells = []
     for i, c in enumerate(data["cells"]):
         meta = c.get("metadata", {})
