@@ -78,7 +78,7 @@ def _pairs_table(pairs: tuple[Pair, ...]) -> str:
         return "<p>No pair reaches the threshold.</p>"
     rows = "".join(
         f'<tr><td><a href="#pair-{n}">{n}</a></td><td>{escape(p.a)}</td><td>{escape(p.b)}</td>'
-        f"<td>{p.score:.2f}</td><td>{p.shared} of {p.size_a} / {p.size_b}</td></tr>"
+        f"<td>{p.score:.2f}</td><td>{p.shared} (of {p.size_a} and {p.size_b})</td></tr>"
         for n, p in enumerate(pairs, start=1)
     )
     head = "<tr><th>#</th><th>a</th><th>b</th><th>score</th><th>shared fingerprints</th></tr>"
