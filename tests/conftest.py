@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.fakegithub import recorder
 
 
 def descendants(pid: int) -> list[int]:
@@ -27,7 +30,60 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Record every exchange with the fake GitHub (tests/fakegithub/recorder.py), into
+    FAKEGITHUB_RECORDING when set (kept), else into a temporary file."""
+    if not os.environ.get(recorder.ENV):
+        handle, path = tempfile.mkstemp(prefix="fakegithub-", suffix=".jsonl")
+        os.close(handle)
+        os.environ[recorder.ENV] = path
+        config.stash[_TEMPORARY] = path
+
+
+_TEMPORARY = pytest.StashKey[str]()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    recorder.RECORDER.test = item.nodeid
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    check_openapi_conformance(session)
+    check_leftover_processes(session)
+
+
+def check_openapi_conformance(session: pytest.Session) -> None:
+    """Every exchange the fake answered, held against GitHub's OpenAPI description
+    (tests/fakegithub/conformance.py); a problem outside openapi_exceptions.yml fails
+    the session. At session end, so it sees every test's traffic whatever the order."""
+    from tests.fakegithub import conformance
+
+    recorder.RECORDER.close()
+    path = Path(os.environ[recorder.ENV])
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    started = time.monotonic()
+    try:
+        report, exceptions = conformance.check_recording(path)
+    except Exception as exc:  # the checker itself broke: say so, keep pytest's summary
+        if reporter is not None:
+            reporter.write_line(f"OpenAPI conformance check could not run: {exc!r}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
+    lines = report.lines(exceptions)
+    lines[0] += f" ({time.monotonic() - started:.1f} s)"
+    temporary = session.config.stash.get(_TEMPORARY, None)
+    if report.failed:
+        lines.append(f"Rerun: python -m tests.fakegithub.conformance {path}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif temporary is not None:
+        path.unlink(missing_ok=True)
+    if reporter is not None and report.exchanges:
+        reporter.write_sep("-", "OpenAPI conformance of the fake GitHub's traffic")
+        for line in lines:
+            reporter.write_line(line, red=report.failed)
+
+
+def check_leftover_processes(session: pytest.Session) -> None:
     if not Path("/proc/self/stat").exists():
         return
     deadline = time.monotonic() + 10  # kernels shut down asynchronously; give them a moment

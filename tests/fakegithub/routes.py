@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
@@ -23,6 +23,7 @@ class Request:
     query: dict[str, str]
     body: Any
     groups: tuple[str, ...] = ()
+    seen_head: str | None = None  # a contents write: its branch's head when it arrived
 
 
 @dataclass
@@ -30,6 +31,8 @@ class Response:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    injected: bool = False  # a fault a test asked for: not GitHub's documented answer
+    record: tuple[str, str, list[tuple[str, str]], Any, int | None] | None = None
 
 
 def error(status: int, message: str, **extra: Any) -> Response:
@@ -61,15 +64,25 @@ Handler = Callable[["Routes", Request], Response]
 class Routes:
     """Route table plus handlers; the caller holds the state lock."""
 
-    def __init__(self, state: RepoState, shapes: Shapes) -> None:
+    def __init__(
+        self,
+        state: RepoState,
+        shapes: Shapes,
+        extra: Sequence[tuple[str, str, Handler]] = (),
+    ) -> None:
         self.state, self.shapes = state, shapes
         self.token_can_push = True  # False: collaborator permission answers 403
         self.installation_token = False  # True: GET /user answers 403, as for GITHUB_TOKEN
         self.max_inline_content = 1024 * 1024
+        # Contents writes to a branch whose head moved since the write arrived answer
+        # 409 "is at X but expected Y", as GitHub's do (PyGithub/PyGithub#1787).
+        self.branch_races = True
+        self.branch_conflicts: dict[str, int] = {}  # branch -> injected head-moved 409s
+        self.rules: dict[str, tuple[int, str]] = {}  # branch -> (status, rule message)
         repo = re.escape(f"/repos/{state.full_name}")
         self.table: list[tuple[str, re.Pattern[str], Handler]] = [
             (verb, re.compile(pattern.replace("{repo}", repo) + "$"), handler)
-            for verb, pattern, handler in ROUTES
+            for verb, pattern, handler in [*ROUTES, *extra]
         ]
 
     def dispatch(self, request: Request) -> Response:
@@ -137,7 +150,7 @@ def get_repo(routes: Routes, request: Request) -> Response:
 def get_user(routes: Routes, request: Request) -> Response:
     if routes.installation_token:
         return error(403, "Resource not accessible by integration")
-    return Response(200, routes.shapes.login(routes.state.bot))
+    return Response(200, routes.shapes.account(routes.state.bot))
 
 
 def get_permission(routes: Routes, request: Request) -> Response:
@@ -431,6 +444,9 @@ def put_contents(routes: Routes, request: Request) -> Response:
         return error(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
     if current is not None and body["sha"] != current[1]:
         return error(409, f"{path} does not match {body['sha']}")
+    refused = _rule_violation(routes, branch) or _head_moved(routes, request, branch)
+    if refused is not None:
+        return refused
     data = base64.b64decode(body.get("content", ""))
     blob = git.put_blob(data)
     commit = git.commit_on_branch(branch, {path: ("100644", blob)}, body.get("message", ""))
@@ -438,6 +454,41 @@ def put_contents(routes: Routes, request: Request) -> Response:
     return Response(
         201 if current is None else 200, {"content": content, **_commit(routes, commit)}
     )
+
+
+CONTENTS_DOCS = "https://docs.github.com/rest/repos/contents#create-or-update-file-contents"
+
+
+def _rule_violation(routes: Routes, branch: str) -> Response | None:
+    """A ruleset or branch protection on `branch` (see FakeGitHub.protect_branch)."""
+    if branch not in routes.rules:
+        return None
+    status, rule = routes.rules[branch]
+    message = f"Repository rule violations found\n\n{rule}\n\n"
+    return Response(
+        status, {"message": message, "documentation_url": CONTENTS_DOCS, "status": str(status)}
+    )
+
+
+def _head_moved(routes: Routes, request: Request, branch: str) -> Response | None:
+    """GitHub builds the new commit on the head it saw when the write arrived and moves
+    the branch by compare-and-swap: if another write moved it meanwhile, 409, even when
+    the two writes touch different files."""
+    git = routes.state.git
+    if routes.branch_conflicts.get(branch, 0) > 0:  # a test's concurrent writer
+        routes.branch_conflicts[branch] -= 1
+        seen = git.branches[branch]
+        head = git.commits[seen]
+        git.branches[branch] = git.commit(head.tree, [seen], "a concurrent write")
+    else:
+        seen = request.seen_head or git.branches[branch]
+        if not routes.branch_races:
+            return None
+    current = git.branches[branch]
+    if current == seen:
+        return None
+    message = f"is at {current} but expected {seen}"
+    return Response(409, {"message": message, "documentation_url": CONTENTS_DOCS, "status": "409"})
 
 
 def _commit(routes: Routes, sha: str) -> dict[str, Any]:
@@ -451,6 +502,15 @@ def _commit(routes: Routes, sha: str) -> dict[str, Any]:
             "url": url,
             "html_url": f"{routes.shapes.web}/{routes.state.full_name}/commit/{sha}",
             "message": commit.message,
+            "author": _signature(routes),
+            "committer": _signature(routes),
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
             "tree": {"sha": tree_sha, "url": f"{routes.shapes.repo_url}/git/trees/{tree_sha}"},
             "parents": [
                 {"sha": p, "url": f"{routes.shapes.repo_url}/git/commits/{p}"}
@@ -458,6 +518,12 @@ def _commit(routes: Routes, sha: str) -> dict[str, Any]:
             ],
         }
     }
+
+
+def _signature(routes: Routes) -> dict[str, str]:
+    bot = routes.state.bot
+    email = f"{routes.state.user(bot).id}+{bot}@users.noreply.github.com"
+    return {"name": bot, "email": email, "date": "2020-08-01T00:00:00Z"}
 
 
 def get_tree(routes: Routes, request: Request) -> Response:
@@ -566,6 +632,9 @@ def post_ref(routes: Routes, request: Request) -> Response:
         return error(422, "Reference already exists")
     if sha not in routes.state.git.commits:
         return error(422, "Object does not exist")
+    refused = _rule_violation(routes, name)
+    if refused is not None:
+        return refused
     routes.state.git.branches[name] = sha
     return Response(201, _ref_body(routes, name))
 

@@ -26,15 +26,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from . import history
+from .behaviours import QUEUED, GitHubBehaviours
+from .limits import SECONDARY_MESSAGE
+from .recorder import RECORDER
 from .routes import Request, Response, Routes, error
 from .shapes import Shapes
 from .state import Issue, Pull, PullFile, RepoState, Run
 
 DROP = -1  # pseudo status: hang up instead of answering
 CODELOAD = "/_codeload/"  # where the archive redirect points (not an API path: not counted)
-SECONDARY_MESSAGE = (
-    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
-)
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        response = self.server.fake.handle(self.command, self.path, raw)
+        auth = self.headers.get("Authorization")
+        response = self.server.fake.handle(self.command, self.path, raw, auth)
         if response.status == DROP:
+            if response.record is not None:
+                RECORDER.record(*response.record, None)
             self.close_connection = True
             return
         binary = isinstance(response.body, bytes)  # an archive from the codeload stand-in
@@ -92,6 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+        if response.record is not None:
+            RECORDER.record(*response.record, None if binary else payload)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 
@@ -101,7 +107,7 @@ class _Server(ThreadingHTTPServer):
     fake: FakeGitHub
 
 
-class FakeGitHub:
+class FakeGitHub(GitHubBehaviours):
     """One fake repository behind a fake API; see the module docstring."""
 
     def __init__(
@@ -119,7 +125,11 @@ class FakeGitHub:
         port = self._server.server_address[1]
         self.web_url = f"http://127.0.0.1:{port}"
         self.api_url = self.web_url + prefix
-        self.routes = Routes(self.state, Shapes(self.state, self.api_url, self.web_url))
+        shapes = Shapes(self.state, self.api_url, self.web_url)
+        self.routes = Routes(self.state, shapes, history.ROUTES)
+        self._init_behaviours()
+        self._flight = threading.Lock()
+        self._in_flight = 0  # requests received and not yet answered
         self._log: list[Logged] = []
         self._downloads: list[str] = []  # archive downloads (codeload; no API request)
         self._faults: list[Fault] = []
@@ -153,21 +163,67 @@ class FakeGitHub:
 
     # --- HTTP --------------------------------------------------------------
 
-    def handle(self, method: str, target: str, raw: bytes) -> Response:
+    def handle(self, method: str, target: str, raw: bytes, auth: str | None = None) -> Response:
         url = urlsplit(target)
         path = url.path.removeprefix(self.prefix) or "/"
         body = json.loads(raw) if raw else None
-        request = Request(method, path, dict(parse_qsl(url.query)), body)
-        with self.state.lock:
-            if url.path.startswith(CODELOAD):  # archives come from codeload, outside the API
-                response = self._codeload(url.path.removeprefix(CODELOAD))
+        pairs = parse_qsl(url.query, keep_blank_values=True)
+        request = Request(method, path, dict(pairs), body)
+        if url.path.startswith(CODELOAD):  # archives come from codeload, outside the API
+            with self.state.lock:
                 self._downloads.append(url.path)
-                return response
-            outside = not url.path.startswith(self.prefix)  # GITHUB_API_URL not honoured
-            response = error(404, "Not Found") if outside else self._answer(request)
-            response.headers = {**self._rate_headers(), **response.headers}
-            self._log.append(Logged(method, path, request.query, response.status, body))
+                return self._codeload(url.path.removeprefix(CODELOAD))
+        with self._flight:
+            self._in_flight += 1
+        try:
+            request.seen_head = self._seen_head(request)
+            with self.state.lock:
+                response = self._limited(request, auth, url.path.startswith(self.prefix))
+                self._log.append(Logged(method, path, request.query, response.status, body))
+        finally:
+            with self._flight:
+                self._in_flight -= 1
+        if url.path.startswith(self.prefix):
+            status = None if response.injected else response.status
+            response.record = (method, path, pairs, body, status)
         return response
+
+    def _seen_head(self, request: Request) -> str | None:
+        """The branch head a contents write sees when it arrives; GitHub builds the new
+        commit on it, so a write that lands meanwhile makes this one a 409."""
+        if request.method != "PUT" or "/contents/" not in request.path:
+            return None
+        body = request.body if isinstance(request.body, dict) else {}
+        with self.state.lock:
+            return self.state.git.branches.get(body.get("branch", self.state.default_branch))
+
+    def _limited(self, request: Request, auth: str | None, inside: bool) -> Response:
+        """Tokens, then secondary, then primary limits; then the route (or a fault)."""
+        if not inside:  # GITHUB_API_URL not honoured
+            response = error(404, "Not Found")
+            response.headers = self._rate_headers()
+            return response
+        refused = self._unauthorised(auth)
+        if refused is None and self.secondary is not None:
+            with self._flight:
+                in_flight = self._in_flight
+            refused = self.secondary.refuse(request.method, self.clock.now(), in_flight)
+        headers = self._rate_headers()
+        if refused is None and self.primary is not None:
+            refused, headers = self.primary.take(self.clock.now())
+        if refused is not None:  # GitHub answers these on any route: not per-operation
+            refused.injected = True
+        response = refused or self._answer(request)
+        response.headers = {**headers, **response.headers}
+        return response
+
+    def _unauthorised(self, auth: str | None) -> Response | None:
+        if not self.tokens:
+            return None
+        token = (auth or "").split(" ")[-1]
+        if self.tokens.get(token, 0.0) > self.clock.now():
+            return None
+        return error(401, "Bad credentials")
 
     def _answer(self, request: Request) -> Response:
         fault = next((f for f in self._faults if f.matches(request.method, request.path)), None)
@@ -180,9 +236,9 @@ class FakeGitHub:
         if fault.after_apply:
             self.routes.dispatch(request)
         if fault.drop:
-            return Response(DROP)
+            return Response(DROP, injected=True)
         body = fault.body if fault.body is not None else {"message": "Server Error"}
-        return Response(fault.status, body, dict(fault.headers))
+        return Response(fault.status, body, dict(fault.headers), injected=True)
 
     def _codeload(self, ref: str) -> Response:
         """A tar.gz of branch `ref`, like codeload's: one top folder `<repo>-<sha>/`."""
@@ -353,11 +409,21 @@ class FakeGitHub:
         status: str = "completed",
         conclusion: str | None = "success",
         head_branch: str = "main",
+        run_started_at: datetime | None = None,
+        path_form: str = "plain",
+        path_ref: str | None = None,
     ) -> int:
+        """A run GitHub created at `created_at`; it started `QUEUED` later unless
+        `run_started_at` says. `path_form` "ref" or "repo" writes `path` as GitHub does
+        for some runs (`P@ref`, `owner/repo/P@ref`; `path_ref` defaults to the head
+        branch). The run records the workflow file it executed (`workflow_used`)."""
         with self.state.lock:
+            ref = path_ref or f"refs/heads/{head_branch}"
             run = Run(
-                self.state.next_id(), name, path, head_sha, head_branch, head_repo,
-                event, status, conclusion, created_at,
+                self.state.next_id(), name, self.run_path(path, path_form, ref), head_sha,
+                head_branch, head_repo, event, status, conclusion, created_at,
+                run_started_at or created_at + QUEUED,
+                workflow=self._workflow_file(head_sha, path, event),
             )  # fmt: skip
             self.state.runs[run.id] = run
             return run.id

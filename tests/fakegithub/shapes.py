@@ -174,6 +174,7 @@ class Shapes:
         body.update(assignee=None, assignees=[], milestone=None, requested_reviewers=[])
         body.update(author_association=self._association(issue.author))
         body.update(changed_files=len(pull.files), commits=1, mergeable_state="clean")
+        body.update(auto_merge=None)  # newer than the 2019 recording; null unless enabled
         body["head"] = self._branch("head", pull.head_ref, pull.head_sha, pull.head_repo)
         base_sha = self.state.git.branches[pull.base_ref]
         body["base"] = self._branch("base", pull.base_ref, base_sha, self.state.full_name)
@@ -192,7 +193,17 @@ class Shapes:
 
     def permission(self, login: str, role: str) -> dict[str, Any]:
         legacy = {"maintain": "write", "triage": "read"}.get(role, role)
-        return {"permission": legacy, "role_name": role, "user": self.login(login)}
+        user = {**self.login(login), "role_name": role}  # the collaborator carries it too
+        return {"permission": legacy, "role_name": role, "user": user}
+
+    def account(self, login: str) -> dict[str, Any]:
+        """GET /user for a token's user (a PAT): the public profile fields on top."""
+        user = self.state.user(login)
+        profile = {"name": None, "company": None, "blog": "", "location": None, "email": None}
+        profile |= {"hireable": None, "bio": None, "public_repos": 0, "public_gists": 0}
+        profile |= {"followers": 0, "following": 0, "twitter_username": None}
+        stamp = iso(self.state.clock.now())
+        return {**self.user(user), **profile, "created_at": stamp, "updated_at": stamp}
 
     def run(self, run: Run) -> dict[str, Any]:
         body = _rehost(
@@ -207,13 +218,18 @@ class Shapes:
         body.update(id=run.id, node_id=node_id("WorkflowRun", run.id), name=run.name)
         body.update(path=run.path, head_sha=run.head_sha, head_branch=run.head_branch)
         body.update(display_title=run.name, event=run.event, status=run.status)
-        body.update(conclusion=run.conclusion, pull_requests=[], run_attempt=1)
-        body.update(created_at=iso(run.created_at), updated_at=iso(run.created_at))
-        body.update(run_started_at=iso(run.created_at), actor=self.login(self.state.owner))
+        started = run.run_started_at or run.created_at
+        body.update(conclusion=run.conclusion, pull_requests=[], run_attempt=run.run_attempt)
+        body.update(created_at=iso(run.created_at), updated_at=iso(started))
+        body.update(run_started_at=iso(started), actor=self.login(self.state.owner))
         body.update(triggering_actor=self.login(self.state.owner))
         body["repository"] = self.repo()
-        body["head_repository"] = None if run.head_repo is None else self.repo(run.head_repo)
+        # A run always has a head repository: the fork's, else this one.
+        body["head_repository"] = self.repo(run.head_repo or self.state.full_name)
         body["head_commit"] = dict(body["head_commit"], id=run.head_sha, tree_id=run.head_sha)
+        if run.run_attempt > 1:
+            previous = f"{self.repo_url}/actions/runs/{run.id}/attempts/{run.run_attempt - 1}"
+            body["previous_attempt_url"] = previous
         return body
 
 

@@ -105,7 +105,11 @@ class Run:
     event: str
     status: str
     conclusion: str | None
-    created_at: datetime
+    created_at: datetime  # when GitHub created the run: kept by re-runs
+    run_started_at: datetime | None = None  # when this attempt started (None: created_at)
+    run_attempt: int = 1
+    workflow: bytes | None = None  # the workflow file this run executed (see add_workflow_run)
+    attempts: list[Run] = field(default_factory=list)  # earlier attempts, oldest first
 
 
 @dataclass
