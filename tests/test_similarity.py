@@ -147,6 +147,16 @@ def test_a_few_matches_between_tiny_submissions_are_not_flagged() -> None:
     assert rank_of(compare("section-03", students, sc.starter(), settings=no_floor), "a", "b")
 
 
+def test_fewer_than_two_submissions_or_empty_cells_give_no_pairs() -> None:
+    assert compare("x", []).pairs == ()
+    assert compare("x", classmates(1), sc.starter()).pairs == ()
+    blank = [Submission(f"b{i}", (Cell(0, "code", ""), Cell(1, "raw", "x" * 50))) for i in range(3)]
+    report = compare("x", blank)
+    assert report.pairs == ()
+    assert report.sizes == {"b0": 0, "b1": 0, "b2": 0}
+    assert render_html(report).count("No pair reaches the threshold") == 1
+
+
 def test_winnowing_guarantees_a_shared_fingerprint_for_long_matches() -> None:
     rng = random.Random(0)
     shared = [rng.getrandbits(64) for _ in range(6)]  # window 6: any 6 equal hashes
