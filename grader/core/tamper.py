@@ -319,10 +319,17 @@ def _reason(change: Change, use: CheckUse) -> str | None:
         return f"{change.shown} runs code built while the notebook runs, which cannot be read"
     if change.kind == "unreadable":
         return f"cannot be read as Python, and it mentions {change.shown}"
+    if change.kind == "mutate" and not change.exact and _is_module_call(change.target):
+        return None  # `torch.sort(x)`: a module's function, not a container's method
     what = _what(change.target, change.kind, use)
     if what is None:
         return None
     return f"{_verb(change)} {change.shown}: {what}"
+
+
+def _is_module_call(target: Path) -> bool:
+    """A method call on a plain module or its attributes, which may be functions."""
+    return bool(target) and target[0] not in (SHELL, GLOBALS, "builtins", "sys")
 
 
 def _what(target: Path, kind: ChangeKind, use: CheckUse) -> str | None:
@@ -526,7 +533,9 @@ class _Scope:
     # The notebook's own functions: their definitions and what they return.
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
     returns: dict[str, Path] = field(default_factory=dict)
+    string_returns: dict[str, str] = field(default_factory=dict)
     returned: list[Path] = field(default_factory=list)  # while walking a function body
+    returned_strings: list[str | None] = field(default_factory=list)
 
     def lookup(self, name: str) -> Path | None:
         scope: _Scope | None = self
@@ -553,7 +562,7 @@ class _Scope:
             if name in scope.names:
                 return scope.strings.get(name)
             scope = scope.parent
-        return None
+        return "__main__" if name == "__name__" else None  # the notebook's module name
 
     def module(self) -> _Scope:
         scope = self
@@ -651,6 +660,7 @@ class _Walker:
             path = self.resolve(node.value)
             if path is not None:
                 self.scope.returned.append(path)
+            self.scope.returned_strings.append(self.string(node.value))
         else:
             self.other(node)
 
@@ -736,7 +746,7 @@ class _Walker:
                 self.expression(node.body)
             else:
                 self.statements(node.body)
-            returned = self.scope.returned
+            returned, strings = self.scope.returned, set(self.scope.returned_strings)
         finally:
             self.scope = outer
         if not isinstance(node, ast.Lambda):
@@ -744,6 +754,8 @@ class _Walker:
             owner.functions[node.name] = node
             if returned:
                 owner.returns[node.name] = returned[0]
+            if len(strings) == 1 and None not in strings:  # `def prog(): return '...'`
+                owner.string_returns[node.name] = strings.pop() or ""
 
     def follow(self, node: ast.Call) -> None:
         """Walk a notebook function again with the paths its call passes (`install(ip)`)."""
@@ -793,6 +805,7 @@ class _Walker:
         scope.strings.pop(name, None)
         scope.functions.pop(name, None)
         scope.returns.pop(name, None)
+        scope.string_returns.pop(name, None)
         if text is not None:
             scope.strings[name] = text
         if scope.is_module:
@@ -980,6 +993,13 @@ class _Walker:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = self.string(node.left), self.string(node.right)
             return left + right if left is not None and right is not None else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            owner = self.scope.owner(node.func.id)
+            if owner is not None and node.func.id in owner.string_returns:
+                return owner.string_returns[node.func.id]
+            if self.resolve(node.func) == ("builtins", "compile") and node.args:
+                return self.string(node.args[0])  # the code object of a readable string
+            return None
         if isinstance(node, ast.JoinedStr):
             parts = [
                 self.string(v) if not isinstance(v, ast.FormattedValue) else None
@@ -1013,7 +1033,7 @@ class _Walker:
             return None
         key = self.string(node.slice)
         if key is None:
-            return base
+            return None  # some item: not the container, and not one we can name
         if base == ("sys", "modules"):
             return tuple(key.split("."))
         if base == (GLOBALS,):
