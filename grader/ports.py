@@ -82,6 +82,10 @@ class Forge(Protocol):
 
     def permission(self, login: str) -> str: ...  # admin | maintain | write | triage | read | none
 
+    def display_name(self, login: str) -> str | None:
+        """The person's own display name (their profile's name), when they set one."""
+        ...
+
     def read_state(self, path: str) -> tuple[str, str] | None: ...  # (text, version)
 
     def write_state(self, path: str, text: str, version: str | None, message: str) -> str: ...

@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from grader.adapters import pdf
-from grader.certificates_draft import (
+from grader.app.certificates import (
     Standing,
     issue_certificates,
     issue_for,

@@ -331,6 +331,18 @@ class GitHubForge:
         role = data.get("role_name")  # maintain and triage show only here
         return str(role if role in ROLES else data.get("permission", "none"))
 
+    def display_name(self, login: str) -> str | None:
+        try:
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "GET", f"/users/{quote(login, safe='')}"
+            )
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        name = data.get("name")
+        return name if isinstance(name, str) and name.strip() else None
+
     # --- the ledger's branch --------------------------------------------------------------
 
     def read_state(self, path: str) -> tuple[str, str] | None:

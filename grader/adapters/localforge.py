@@ -259,6 +259,9 @@ class LocalForge:
     def permission(self, login: str) -> str:
         return self._permissions.get(login.lower(), "none")
 
+    def display_name(self, login: str) -> str | None:
+        return None  # a local forge knows logins only
+
     def _state_path(self, path: str) -> Path:
         if path.startswith("/") or ".." in path.split("/"):
             raise ValueError(f"state path must stay inside the state folder: {path!r}")

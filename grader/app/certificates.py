@@ -1,8 +1,7 @@
 """Certificates as documents: who gets one, and whether a code still holds.
 
-A draft home: the lead moves this into `grader/app/`. No I/O: the caller reads
-the course and the ledger and passes them in as values; the PDFs are written
-by `grader.adapters.pdf`.
+No I/O: the caller reads the course and the ledger and passes them in as
+values; the PDFs are written by `grader.adapters.pdf`.
 
 A certificate states the student's facts as of its **award moment**: the time
 of the student's ledger event after which those facts no longer changed. That
@@ -33,7 +32,6 @@ from grader.core.policy import certificate, derive
 
 __all__ = [
     "CertificateBatch",
-    "NotEligibleError",
     "Refusal",
     "Standing",
     "Verification",

@@ -22,11 +22,14 @@ BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 # Commands whose modules need no PyGithub: when one comes first, only the local
 # modules are registered, so `grader check` does not import the GitHub half.
-LOCAL_COMMANDS = frozenset({"check", "validate", "template", "simulate", "demo", "export"})
+LOCAL_COMMANDS = frozenset(
+    {"check", "validate", "template", "simulate", "demo", "export", "similarity"}
+    | {"certificates", "verify"}
+)
 
 
 def build_parser(*, local_only: bool = False) -> argparse.ArgumentParser:
-    from grader.cli import check, export, simulate
+    from grader.cli import check, documents, export, simulate
 
     parser = argparse.ArgumentParser(
         prog="grader",
@@ -35,7 +38,7 @@ def build_parser(*, local_only: bool = False) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check, simulate, export):
+    for module in (check, simulate, export, documents):
         module.register(sub)
     if not local_only:
         from grader.cli import github, regrade
