@@ -757,3 +757,16 @@ def test_float_of_the_answer_defeats_a_float_subclass_even_with_isinstance() -> 
     assert passes(RIGHT, ROBUST_ISINSTANCE)
     # Without float(), isinstance alone lets the subclass through.
     assert passes(FLOAT_SUBCLASS, "got = square(2)\nassert isinstance(got, float) and got == 4")
+
+
+def test_the_check_in_the_maintainers_guide_is_the_robust_kind() -> None:
+    import yaml
+
+    guide = (ROOT / "docs" / "maintainers.md").read_text(encoding="utf-8")
+    section = guide.split("### Writing checks that cannot be fooled", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    check = yaml.safe_load(block)[0]["test"]
+    assert passes(RIGHT, check)
+    assert not passes(ALWAYS_EQUAL, check)
+    assert not passes(FLOAT_SUBCLASS, check)
+    assert passes(ALWAYS_EQUAL, NAIVE)
