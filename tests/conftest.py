@@ -78,6 +78,7 @@ def check_openapi_conformance(session: pytest.Session) -> None:
     elif temporary is not None:
         path.unlink(missing_ok=True)
     if reporter is not None and report.exchanges:
+        reporter.write_line("")
         reporter.write_sep("-", "OpenAPI conformance of the fake GitHub's traffic")
         for line in lines:
             reporter.write_line(line, red=report.failed)

@@ -156,8 +156,8 @@ def _commit_entry(routes: Routes, commit: Commit) -> dict[str, Any]:
             "comment_count": 0,
             "tree": {"sha": tree, "url": f"{repo}/git/trees/{tree}"},
         },
-        "author": None,  # no GitHub account matches the commit's email
-        "committer": None,
+        "author": routes.shapes.login(routes.state.owner),
+        "committer": routes.shapes.login(routes.state.owner),
         "parents": [
             {"sha": p, "url": f"{repo}/commits/{p}", "html_url": f"{web}/commit/{p}"}
             for p in commit.parents

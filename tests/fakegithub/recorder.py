@@ -67,6 +67,7 @@ class Recorder:
                 return
             self._seen.add(digest)
             handle.write(f'{line},"test":{json.dumps(self.test)}}}\n')
+            handle.flush()  # complete up to here even if the session is killed
 
     def flush(self) -> None:
         with self._lock:

@@ -658,7 +658,7 @@ def list_runs(routes: Routes, request: Request) -> Response:
 
 
 def _run_matches(run: Any, query: dict[str, str], workflow: str | None) -> bool:
-    if workflow is not None and run.path.rsplit("/", 1)[-1] != workflow:
+    if workflow is not None and run.path.split("@", 1)[0].rsplit("/", 1)[-1] != workflow:
         return False
     checks = {"head_sha": run.head_sha, "event": run.event, "status": run.status}
     return all(query.get(key, value) == value for key, value in checks.items())

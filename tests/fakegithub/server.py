@@ -389,7 +389,7 @@ class FakeGitHub(GitHubBehaviours):
             pull = self._pull(number)
             if files is not None:
                 pull.files = [f if isinstance(f, PullFile) else PullFile(f) for f in files]
-            self.state.pull_commit(sha, pull.files, pull.base_ref)
+            self.state.pull_commit(sha, pull.files, pull.base_ref, parent=pull.head_sha)
             pull.head_sha = sha
             self.state.issues[number].updated_at = self.state.clock.now()
 

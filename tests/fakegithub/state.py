@@ -236,8 +236,11 @@ class RepoState:
         self.comments[comment.id] = comment
         return comment
 
-    def pull_commit(self, sha: str, files: Iterable[PullFile], base: str) -> str:
-        """The head commit of a PR: the base branch's tree with the PR's changes."""
+    def pull_commit(
+        self, sha: str, files: Iterable[PullFile], base: str, parent: str | None = None
+    ) -> str:
+        """The head commit of a PR: the base branch's tree with the PR's changes, on top
+        of `parent` (the PR's previous head; its first commit sits on the base)."""
         tree = dict(self.git.commits[self.git.branches[base]].tree)
         for f in files:
             if f.previous_filename:
@@ -246,4 +249,5 @@ class RepoState:
                 tree.pop(f.filename, None)
             else:
                 tree[f.filename] = (f.mode, self.git.put_blob(f.content))
-        return self.git.commit(tree, [self.git.branches[base]], "student work", sha=sha)
+        parents = [parent if parent in self.git.commits else self.git.branches[base]]
+        return self.git.commit(tree, parents, "student work", sha=sha)
