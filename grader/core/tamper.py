@@ -40,7 +40,14 @@ Decisions this module makes:
   (`InteractiveShell.ast_node_interactivity`), magics (`%matplotlib inline`),
   `importlib.reload`, star imports.
 - Code inside a function counts as if it ran: a function that would install a
-  transformer is flagged where it is defined.
+  transformer is flagged where it is defined. Calls of the notebook's own
+  functions are followed with the paths they pass (`install(get_ipython())`),
+  and what they return is known (`def sh(): return get_ipython()`). On an
+  object the reading cannot follow (`self.shell`, a parameter), attributes only
+  the shell or the kernel has (`ast_transformers`, `set_custom_exc`,
+  `shell_handlers`...) count as the shell's.
+- A method named like a list method called on a module (`torch.sort(x)`) is a
+  function call, not a change; `math.__dict__.update(isclose=f)` is one.
 - IPython syntax: a cell that is not Python is read after turning line magics,
   shell escapes and help queries into `pass` (keeping line numbers), keeping
   the statement of `%time`/`%timeit`/`%prun`, and the bodies of the cell magics
@@ -329,7 +336,8 @@ def _reason(change: Change, use: CheckUse) -> str | None:
 
 def _is_module_call(target: Path) -> bool:
     """A method call on a plain module or its attributes, which may be functions."""
-    return bool(target) and target[0] not in (SHELL, GLOBALS, "builtins", "sys")
+    kept = {SHELL, GLOBALS, "builtins", "sys", *_MACHINERY_ROOTS}
+    return bool(target) and target[0] not in kept
 
 
 def _what(target: Path, kind: ChangeKind, use: CheckUse) -> str | None:
