@@ -126,11 +126,6 @@ WAITS_FOR_RUNNER = pytest.mark.xfail(
     strict=True,
     reason="runner._parse must call codec.check_depth before json.loads (see the report)",
 )
-WAITS_FOR_ARTIFACT = pytest.mark.xfail(
-    raises=RecursionError,
-    strict=True,
-    reason="artifact.read_result must call codec.check_depth before json.loads (see the report)",
-)
 
 
 @WAITS_FOR_RUNNER
@@ -146,10 +141,20 @@ def test_the_runner_reports_a_deep_notebook_as_unreadable(tmp_path: Path, where:
     assert "nested more than" in problems[0]
 
 
-@WAITS_FOR_ARTIFACT
 def test_a_deep_artifact_is_evidence_invalid(tmp_path: Path) -> None:
     from grader.adapters.artifact import EvidenceInvalid, read_result
 
     (tmp_path / "result.json").write_text(result_text(), encoding="utf-8")
     with pytest.raises(EvidenceInvalid):
         read_result(tmp_path)
+
+
+def test_a_deep_regrade_shard_is_evidence_invalid(tmp_path: Path) -> None:
+    from grader.adapters.artifact import EvidenceInvalid
+    from grader.adapters.shards import read_shards
+
+    deep = "[" * 100_000 + "]" * 100_000
+    text = '{"schema": 1, "assignment": "a1", "results": ' + deep + "}"
+    (tmp_path / "regrade.json").write_text(text, encoding="utf-8")
+    with pytest.raises(EvidenceInvalid, match="nested"):
+        read_shards(tmp_path, "a1")

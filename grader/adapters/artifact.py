@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.adapters.runner import read_cells
-from grader.core.codec import decode_evaluation, encode_evaluation
+from grader.core.codec import decode_evaluation, encode_evaluation, loads_json
 from grader.core.evidence import Evidence, GradedNotebook
 from grader.core.model import Cell
 
@@ -101,9 +101,9 @@ def read_result(folder: Path) -> list[GradedNotebook]:
     """Load and strictly validate an artifact folder; raises EvidenceInvalid."""
     result = _check_folder(folder)
     try:
-        data = json.loads(result.read_bytes())
-    except (ValueError, UnicodeDecodeError):
-        raise EvidenceInvalid("result.json is not valid JSON") from None
+        data = loads_json(result.read_bytes())
+    except ValueError as exc:  # UnicodeDecodeError and deep nesting (THREATS 45) included
+        raise EvidenceInvalid(f"result.json is not valid JSON: {exc}") from None
     if (
         not isinstance(data, dict)
         or set(data) != {"schema", "notebooks"}

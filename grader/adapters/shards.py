@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.adapters.artifact import EvidenceInvalid
-from grader.core.codec import decode_evaluation, encode_evaluation
+from grader.core.codec import decode_evaluation, encode_evaluation, loads_json
 from grader.core.regrade import Graded, ShardResult
 
 RESULT = "regrade.json"
@@ -67,9 +67,9 @@ def read_shards(folder: Path, assignment: str) -> list[ShardResult]:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_BYTES:
             raise EvidenceInvalid(f"{path}: not a plain shard result file of sane size")
         try:
-            data = json.loads(path.read_bytes())
-        except (ValueError, UnicodeDecodeError):
-            raise EvidenceInvalid(f"{path}: not valid JSON") from None
+            data = loads_json(path.read_bytes())
+        except ValueError as exc:  # deep nesting included (THREATS 45)
+            raise EvidenceInvalid(f"{path}: not valid JSON: {exc}") from None
         if (
             not isinstance(data, dict)
             or data.get("schema") != SCHEMA
