@@ -52,9 +52,32 @@ def result_json(notebook: Path, evaluation: Evaluation) -> dict[str, Any]:
     return {"notebook": str(notebook), **encode_evaluation(evaluation)}
 
 
+def readable_notebook(path: Path) -> Path:
+    """`path`, when it names a file this process can open; else a usage error (exit 2).
+
+    A path that is not there is a mistake in the command, not an incomplete
+    notebook: grading it would report "could not be read" and exit 1, which
+    reads like a verdict on work that was never checked.
+    """
+    if not path.exists():
+        raise UsageError(f"{path}: no such file; check the path (is the notebook saved there?)")
+    if not path.is_file():
+        raise UsageError(f"{path}: not a file; name the notebook itself, e.g. {path}/<id>.ipynb")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot be opened ({exc.strerror}); check its permissions"
+        ) from None
+    return path
+
+
 def cmd_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    for notebook in args.notebooks:
+        readable_notebook(notebook)
     course = load_course(args.course)
     items = [
         (nb, resolve_assignment(course, args.assignment or nb.stem, nb)) for nb in args.notebooks

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from grader.core.model import Evaluation
 
 # rich is imported inside the functions that draw: `grader check --json` in CI
@@ -54,8 +57,9 @@ def _styled(status: str) -> str:
     return f"[{style}]{status}[/{style}]"
 
 
-def print_check_table(notebooks: Sequence[Path], evaluations: Sequence[Evaluation]) -> None:
-    from rich.console import Console
+def print_check_table(
+    notebooks: Sequence[Path], evaluations: Sequence[Evaluation], out: Console | None = None
+) -> None:
     from rich.table import Table
 
     table = Table(title="grader check", show_lines=True)
@@ -73,44 +77,116 @@ def print_check_table(notebooks: Sequence[Path], evaluations: Sequence[Evaluatio
         table.add_row(
             str(notebook), ev.assignment, _styled(ev.status), "\n".join(lines) or "(no exercises)"
         )
-    Console(highlight=False).print(table, markup=True)
+    (out or terminal()).print(table, markup=True)
 
 
-def print_records(records: Sequence[dict[str, Any]]) -> None:
+# One letter per assignment in the compact records layout; lower case marks a TA override.
+STATUS_LETTER = {
+    "complete": "C",
+    "incomplete": "I",
+    "late": "L",
+    "missing": "M",
+    "open": ".",
+}
+LETTER_GROUP = 5  # letters per group: position 7 is easy to find in "CCCCC CI..."
+
+
+def terminal() -> Console:
+    """The console every table goes to: stdout, its width from the terminal or COLUMNS (else 80)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def print_records(records: Sequence[dict[str, Any]], out: Console | None = None) -> None:
+    """Every student's record of every assignment, as a grid when it fits the width.
+
+    A course has up to a few dozen assignments (the real one 17): a column each
+    cannot fit 80 columns, so then each student gets one row with a mark string,
+    one letter per assignment in course order, and a legend says which is which.
+    """
+    out = out or terminal()
     students = sorted({r["student"] for r in records}, key=str.lower)
     assignments = list(dict.fromkeys(r["assignment"] for r in records))
     status = {(r["student"], r["assignment"]): r for r in records}
-    from rich.console import Console
+    grid = _records_grid(students, assignments, status)
+    if _natural_width(out, grid) <= out.width:
+        out.print(grid)
+        return
+    out.print(_records_compact(students, assignments, status))
+    legend = "  ".join(f"{letter} {name}" for name, letter in STATUS_LETTER.items())
+    out.print(f"marks: {assignments[0]} to {assignments[-1]}, in groups of {LETTER_GROUP}")
+    out.print(f"{legend}  (lower case: set by a TA)", markup=False)
+
+
+def _natural_width(out: Console, table: Table) -> int:
+    """How wide `table` is when nothing wraps (rich measures within the console otherwise)."""
+    from rich.measure import Measurement
+
+    return Measurement.get(out, out.options.update_width(10**6), table).maximum
+
+
+def _records_grid(
+    students: Sequence[str], assignments: Sequence[str], status: dict[tuple[str, str], Any]
+) -> Table:
     from rich.table import Table
 
     table = Table(title="records")
-    table.add_column("student")
+    table.add_column("student", overflow="fold")
     for a in assignments:
-        table.add_column(a)
+        table.add_column(a, no_wrap=True)
     for s in students:
         cells = []
         for a in assignments:
             r = status[(s, a)]
             cells.append(_styled(r["status"]) + (" (TA)" if r["override"] else ""))
         table.add_row(s, *cells)
-    Console(highlight=False).print(table)
+    return table
 
 
-def print_changes(assignment: str, regraded: int, changes: Sequence[Any]) -> None:
-    """The records whose status a regrade changes (and nothing else)."""
-    from rich.console import Console
+def _records_compact(
+    students: Sequence[str], assignments: Sequence[str], status: dict[tuple[str, str], Any]
+) -> Table:
     from rich.table import Table
 
-    out = Console(highlight=False)
+    table = Table(title=f"records ({len(assignments)} assignments)")
+    table.add_column("student", overflow="fold")
+    table.add_column("complete", justify="right", no_wrap=True)
+    table.add_column("marks", no_wrap=True)
+    for s in students:
+        rows = [status[(s, a)] for a in assignments]
+        done = sum(r["status"] == "complete" for r in rows)
+        table.add_row(s, f"{done}/{len(rows)}", _marks(rows))
+    return table
+
+
+def _marks(rows: Sequence[dict[str, Any]]) -> str:
+    letters = []
+    for i, r in enumerate(rows):
+        letter = STATUS_LETTER.get(r["status"], "?")
+        letter = letter.lower() if r["override"] else letter
+        style = STATUS_STYLE.get(r["status"], "red")
+        gap = " " if i and i % LETTER_GROUP == 0 else ""
+        letters.append(f"{gap}[{style}]{letter}[/{style}]")
+    return "".join(letters)
+
+
+def print_changes(
+    assignment: str, regraded: int, changes: Sequence[Any], out: Console | None = None
+) -> None:
+    """The records whose status a regrade changes (and nothing else), one row per record."""
+    from rich.table import Table
+
+    out = out or terminal()
     if not changes:
         out.print(f"{assignment}: {regraded} submission(s) regraded; no record changes status.")
         return
     table = Table(
         title=f"{assignment}: {len(changes)} record(s) change status ({regraded} regraded)"
     )
-    table.add_column("student")
-    table.add_column("now")
-    table.add_column("after regrade")
+    table.add_column("student", overflow="fold")
+    table.add_column("now", no_wrap=True)
+    table.add_column("after regrade", no_wrap=True)
     for change in changes:
         table.add_row(change.student, _styled(change.before.status), _styled(change.after.status))
     out.print(table)
