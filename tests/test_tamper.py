@@ -392,6 +392,41 @@ def test_without_a_check_only_the_machinery_counts() -> None:
     assert flagged("get_ipython().ast_transformers.append(t)", check=None)
 
 
+@pytest.mark.parametrize(
+    ("check", "source", "hit"),
+    [
+        (
+            "from math import isclose\nassert isclose(f(2), 4)",
+            "import math\nmath.isclose = g",
+            True,
+        ),
+        (
+            "import numpy as np\nassert np.linalg.norm(f(2)) == 2",
+            "import numpy\nnumpy.linalg.norm = g",
+            True,
+        ),
+        (
+            "import numpy as np\nassert np.linalg.norm(f(2)) == 2",
+            "import numpy\nnumpy.linalg = g",
+            True,
+        ),
+        ("import math\nassert math.isclose(f(2), 4)", "import math\nmath.__dict__.update(d)", True),
+        ("import math\nassert math.isclose(f(2), 4)", "import math\nmath.isclose.x = 1", True),
+        (
+            "import pandas as pd\nassert f(pd.DataFrame())",
+            "import pandas as pd\npd.options.x = 1",
+            False,
+        ),
+        ("import math\nassert math.isclose(f(2), 4)", "import math\nmath.tau = 6", False),
+        ("assert f(2) == 4", "import math\nmath.isclose = g", False),
+    ],
+)
+def test_module_attributes_count_only_where_the_check_reads_them(
+    check: str, source: str, hit: bool
+) -> None:
+    assert bool(flagged(source, check=check)) is hit
+
+
 def test_a_check_binding_a_name_itself_does_not_make_it_sensitive() -> None:
     use = tamper.check_use("out = square(3)\nassert out == 9")
     assert "out" not in use.names
@@ -521,14 +556,18 @@ def every_check() -> tamper.CheckUse:
 
     names: set[str] = {"abs", "float", "int", "len", "round", "type", "isinstance", "sum"}
     names |= {"max", "min", "range", "list", "str", "print", "sorted", "zip", "all", "any"}
-    modules = {"math", "numpy", "torch"}
+    extra = tamper.check_use(
+        "import math, numpy as np\nmath.isclose, np.isclose, np.testing.assert_allclose"
+    )
+    modules, paths = set(extra.modules), set(extra.module_paths)
     for root in (ROOT, ROOT / "grader" / "demo"):
         for a in load_course(root).assignments.values():
             for e in a.exercises:
                 use = tamper.check_use(e.test)
                 names |= use.names
                 modules |= use.modules
-    return tamper.CheckUse(frozenset(names), frozenset(modules), present=True)
+                paths |= use.module_paths
+    return tamper.CheckUse(frozenset(names), frozenset(modules), True, frozenset(paths))
 
 
 # The one corpus notebook that tampers: nbgrader's own cheat attempt (showtraceback).

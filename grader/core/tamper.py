@@ -267,8 +267,10 @@ class CheckUse:
     """What an exercise's check relies on: the names it reads and the modules it imports."""
 
     names: frozenset[str] = frozenset()
-    modules: frozenset[str] = frozenset()
+    modules: frozenset[str] = frozenset()  # top-level names of the modules it imports
     present: bool = False  # the exercise has a check at all
+    # What it reads of those modules, as paths: ("math", "isclose"), ("numpy", "testing").
+    module_paths: frozenset[Path] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -290,24 +292,59 @@ def check_use(test: str | None) -> CheckUse:
         return CheckUse(present=True)
     loaded: set[str] = set()
     bound: set[str] = set()
-    modules: set[str] = set()
+    imported: dict[str, Path] = {}  # name bound by an import -> the module path it names
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
         elif isinstance(node, ast.Import):
-            modules.update(alias.name.split(".")[0] for alias in node.names)
-            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+            for alias in node.names:
+                parts = tuple(alias.name.split("."))
+                imported[alias.asname or parts[0]] = parts if alias.asname else parts[:1]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            modules.add(node.module.split(".")[0])
-            bound.update(a.asname or a.name for a in node.names)
+            for alias in node.names:
+                imported[alias.asname or alias.name] = (*node.module.split("."), alias.name)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             bound.add(node.name)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
+    bound.update(imported)
     # A name the check binds itself (`out = f(2)`) cannot be swapped under it,
     # unless it is a built-in it also reads first; keep built-ins it reads.
     names = {n for n in loaded if n not in bound or n in BUILTIN_NAMES}
-    return CheckUse(frozenset(names), frozenset(modules), present=True)
+    return CheckUse(
+        frozenset(names),
+        frozenset(path[0] for path in imported.values()),
+        present=True,
+        module_paths=frozenset(_module_paths(tree, imported)),
+    )
+
+
+def _module_paths(tree: ast.AST, imported: dict[str, Path]) -> Iterator[Path]:
+    """Every `math.isclose`-like chain a check reads from the modules it imports.
+
+    A name used alone (`isclose` after `from math import isclose`) is its own
+    path; a module used only through attributes is not, so `math.tau = 6` is
+    no business of a check that reads `math.isclose`.
+    """
+    bases: set[int] = set()
+    for node in ast.walk(tree):
+        attrs: list[str] = []
+        base: ast.AST = node
+        while isinstance(base, ast.Attribute):
+            attrs.append(base.attr)
+            base = base.value
+        if attrs and isinstance(base, ast.Name) and base.id in imported:
+            bases.add(id(base))
+            yield (*imported[base.id], *reversed(attrs))
+    names = (node for node in ast.walk(tree) if isinstance(node, ast.Name))
+    for name in names:
+        if id(name) not in bases and name.id in imported and isinstance(name.ctx, ast.Load):
+            yield imported[name.id]
+
+
+def _touches(target: Path, used: frozenset[Path]) -> bool:
+    """Whether changing `target` changes something the check reads (or what holds it)."""
+    return any(path[: len(target)] == target or target[: len(path)] == path for path in used)
 
 
 # --- what the check's use makes of a change ---------------------------------------
@@ -356,8 +393,8 @@ def _what(target: Path, kind: ChangeKind, use: CheckUse) -> str | None:
         return _builtins_what(rest, use)
     if root == GLOBALS:
         return _globals_what(rest, use)
-    if root in use.modules:
-        return f"a module the check imports ({root})"
+    if root in use.modules and _touches(target, use.module_paths):
+        return f"{'.'.join(target)}, which the check uses"
     return None
 
 
@@ -941,10 +978,17 @@ class _Walker:
         keys = self.mutated_keys(node, method)
         assert isinstance(node.func, ast.Attribute)  # a method call: `x.append(...)`
         shown = ast.Name(f"{_show(node.func.value)} with .{method}()")
+        # On `m.__dict__` or `vars(m)` it is the module's namespace that changes.
+        kind: ChangeKind = "store" if self.is_namespace(node.func.value) else "mutate"
         if keys is None:
-            self.record(node, "mutate", receiver, shown, exact=False)
+            self.record(node, kind, receiver, shown, exact=False)
         for key in keys or ():
-            self.record(node, "mutate", _normalise((*receiver, key)), shown)
+            self.record(node, kind, _normalise((*receiver, key)), shown)
+
+    def is_namespace(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Attribute):
+            return node.attr == "__dict__"
+        return isinstance(node, ast.Call) and self.resolve(node.func) == ("builtins", "vars")
 
     def mutated_keys(self, node: ast.Call, method: str) -> list[str] | None:
         """The keys a dict-like mutation touches, when all can be read; else None."""
