@@ -18,9 +18,9 @@ import nbformat
 import pytest
 
 from grader.core.codec import MAX_JSON_DEPTH, check_depth, json_depth, loads_json
+from tests.corpus import CORPUS, needs_corpus
 
 DEPTH = 100_000
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 def deep(n: int = DEPTH) -> str:
@@ -100,7 +100,7 @@ def test_loads_json_reads_what_json_loads_reads() -> None:
         loads_json("{not json")
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not beside the repository")
+@needs_corpus
 def test_every_corpus_file_passes_the_guard() -> None:
     checked = 0
     for path in sorted(CORPUS.rglob("*")):
