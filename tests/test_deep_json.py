@@ -118,9 +118,9 @@ def test_every_corpus_file_passes_the_guard() -> None:
 
 # --- through the real readers (runner for notebooks, artifact for results) --------------
 
-# These wait for the one-line changes in grader/adapters/runner.py and
-# grader/adapters/artifact.py described in their docstrings (owned by others).
-# strict=True: once the change lands they pass, and the marker must go.
+# The runner test waits for runner._parse to call check_depth (runner.py is
+# another engineer's). strict=True: once the change lands it passes, and the
+# marker must go.
 WAITS_FOR_RUNNER = pytest.mark.xfail(
     raises=RecursionError,
     strict=True,
