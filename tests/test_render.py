@@ -26,8 +26,11 @@ from grader.core.model import (
     Evaluation,
     Exercise,
     ExerciseResult,
+    Override,
     RecordState,
+    Submission,
 )
+from grader.core.view import Shown
 from tests.factories import DEADLINE
 from tests.gfm import Tags, parse, to_html
 
@@ -303,12 +306,84 @@ def test_pr_comment_late_is_a_short_note() -> None:
     assert len(body) < 1_000
 
 
-def test_pr_comment_window_closed() -> None:
+LATE_PUSH = Submission(
+    at=datetime(2020, 8, 19, tzinfo=UTC),
+    sha="fedcba9876543210",
+    pr=7,
+    evaluation=Evaluation("section-01", "complete", (ExerciseResult("1", "ok"),)),
+)
+
+
+def test_pr_comment_window_closed_keeps_the_last_feedback_below() -> None:
     closed = replace(STATE, feedback="window-closed")
-    body = comment(state=closed, now=datetime(2020, 8, 20, tzinfo=UTC))
+    shown = Shown(latest=LATE_PUSH, override=None, evaluation=EVALUATION)
+    body = comment(state=closed, now=datetime(2020, 8, 20, tzinfo=UTC), shown=shown, pr=7)
     assert "after the resubmission window closed on 2020-08-10 23:59 UTC-12:00" in body
     assert "stays **incomplete**" in body
-    assert "<table" not in to_html(body)
+    assert "The latest push (commit `fedcba9`)" in body
+    assert "the last reviewed push, commit `0123456`" in body
+    # The reviewed push's checks stay, below the note: not those of the late push.
+    table = parse(body).tables[0]
+    assert table[2][1] == "❌ empty"
+    assert body.index("window closed on") < body.index("| Exercise |")
+    assert "- **Handed in:** 2020-08-18 12:00 UTC-12:00 (2020-08-19 00:00 UTC)" in body
+    assert "commit `fedcba9`" in body
+    assert "**Decided by:** the hand-in in #7 of 2020-08-08 08:00 UTC-12:00" in body
+
+
+def test_pr_comment_shows_hand_in_time_and_short_commit() -> None:
+    latest = Submission(at=STATE.submitted_at, sha=STATE.sha, pr=7, evaluation=EVALUATION)  # type: ignore[arg-type]
+    body = comment(shown=Shown(latest, None, EVALUATION), pr=7)
+    assert (
+        "- **Handed in:** 2020-08-08 08:00 UTC-12:00 (2020-08-08 20:00 UTC), "
+        "as GitHub recorded it; commit `0123456`" in body
+    )
+    assert "Decided by" not in body  # the shown commit decided the record
+    assert "was completed in" not in body
+
+
+def test_pr_comment_of_an_older_pr_says_which_pr_decided() -> None:
+    done = replace(STATE, status="complete", pr=12, sha="abcdef0123")
+    latest = Submission(
+        at=datetime(2020, 8, 9, tzinfo=UTC),
+        sha="abcdef0123",
+        pr=12,
+        evaluation=Evaluation("section-01", "complete"),
+    )
+    body = comment(state=done, pr=7, shown=Shown(latest, None, latest.evaluation))
+    assert "This assignment was completed in #12." in body
+    assert "push again" not in body
+    assert "Well done!" in body
+    html = to_html(body)
+    assert "#12" in html
+    still = comment(state=replace(STATE, pr=12), pr=7)
+    assert "decided in #12: it is **incomplete**" in still
+    assert "push again to #12 or to this pull request" in still
+
+
+def test_pr_comment_override_says_who_when_why_and_drops_well_done_over_red_rows() -> None:
+    done = replace(STATE, status="complete", override=True, note="reviewed by hand")
+    by = Override(
+        at=datetime(2020, 8, 12, 10, tzinfo=UTC),
+        status="complete",
+        by="tina",
+        note="reviewed by hand",
+    )
+    body = comment(state=done, shown=Shown(None, by, EVALUATION))
+    assert "✅ complete, set by tina on 2020-08-11 22:00 UTC-12:00 (2020-08-12 10:00 UTC)" in body
+    assert "**TA note:** reviewed by hand" in body
+    assert "Well done!" not in body  # two rows still fail
+    assert "a TA marked it complete" in body
+    passing = Evaluation("section-01", "complete", (ExerciseResult("1", "ok"),))
+    clean = comment(state=done, shown=Shown(None, by, passing))
+    assert "Well done!" in clean
+
+
+def test_pr_comment_complete_kept_after_a_worse_push_says_so() -> None:
+    done = replace(STATE, status="complete")
+    body = comment(state=done, shown=Shown(LATE_PUSH, None, EVALUATION))
+    assert "Well done!" not in body
+    assert "a complete mark is never taken back" in body
 
 
 def test_pr_comment_override_shows_note() -> None:

@@ -10,33 +10,44 @@ from typing import Any
 
 from grader.core.markdown import BODY_LIMIT
 from grader.core.model import (
+    Assignment,
     Certificate,
     CourseConfig,
+    Exercise,
     RecordState,
     RecordStatus,
 )
-from grader.core.tracker import tracker_pages
+from grader.core.tracker import GLYPHS, tracker_clock, tracker_pages
 from tests.factories import DEADLINE, course_config, weekly_assignments
-from tests.gfm import parse
+from tests.gfm import parse, to_html
 
 START = DEADLINE
 NOW = datetime(2020, 11, 1, tzinfo=UTC)
+EXERCISES = (Exercise("1"),)
+ZWSP = "\u200b"
+DASH = "\u2013"  # an en dash
+WJ = "\u2060"  # word joiner
 STATUSES: tuple[RecordStatus, ...] = ("complete", "incomplete", "late", "missing", "open")
 
 
 def student_rows(pages: list[str]) -> list[list[str]]:
+    """The per-student table's rows, logins without their break opportunities."""
     rows: list[list[str]] = []
     for page in pages:
         for found in parse(page).tables:
-            if found[0][0] == "Student":
-                rows += found[1:]
+            if found[0][0] == "Student" and "Complete" in found[0]:
+                rows += [[row[0].replace(ZWSP, ""), *row[1:]] for row in found[1:]]
     return rows
+
+
+def table_headed(page: str, first: str, *also: str) -> list[list[str]]:
+    return next(t for t in parse(page).tables if t[0][0] == first and all(a in t[0] for a in also))
 
 
 def course(n_assignments: int, *, title: str = "Session", **kw: Any) -> CourseConfig:
     first = START + timedelta(weeks=1)
     assignments = weekly_assignments(
-        n_assignments, start=first, title=title, practice=frozenset({2})
+        n_assignments, start=first, title=title, practice=frozenset({2}), exercises=EXERCISES
     )
     return course_config(assignments, timezone="Etc/GMT+12", **kw)
 
@@ -74,15 +85,25 @@ def test_2000_students_by_20_assignments() -> None:
         assert page.startswith(f"<!-- grader:tracker page={number} -->\n")
         assert page.count("<!--") == 1
     rows = student_rows(pages)
-    assert all(len(row) == 1 + 20 + 4 for row in rows)
+    # Twenty assignments, five to a column: Student, 4 groups, Complete, Project, Certificate.
+    assert all(len(row) == 1 + 4 + 3 for row in rows)
+    assert all(len(row[1].replace("*", "").replace(WJ, "")) == 5 for row in rows)
+    assert all(row[1].count(WJ) == 4 for row in rows)  # joined: the five never wrap
     assert sorted(row[0] for row in rows) == logins  # each student exactly once
-    summary = parse(pages[0]).tables[0]
-    assert summary[0][0] == "#"
+    assert table_headed(pages[0], "Student", "Complete")[0][1:5] == [
+        f"1{DASH}5",
+        f"6{DASH}10",
+        f"11{DASH}15",
+        f"16{DASH}20",
+    ]
+    summary = table_headed(pages[0], "#")
     assert len(summary) == 21
     assert all(len(row) == 8 for row in summary)
     assert all(sum(int(c) for c in row[3:]) == 2_000 for row in summary[1:])
     assert "Continued in the next comment (page 2 of" in pages[0]
     assert "Continued" not in pages[-1]
+    # Everyone's login starts with "s": the pages name their first and last student.
+    assert f"page 2 (comment 1): {logins[len(student_rows(pages[:1]))]} to " in pages[0]
 
 
 def test_page_one_has_summary_chart_and_legend() -> None:
@@ -95,38 +116,135 @@ def test_page_one_has_summary_chart_and_legend() -> None:
     certs = [Certificate("alice", 1, 2, True, False)]
     (page,) = tracker_pages(course=config, states=states, certificates=certs, now=NOW)
     assert "## D2L study group: progress" in page
-    assert "Updated 2020-10-31 12:00 UTC-12:00 (2020-11-01 00:00 UTC)" in page
+    assert "As of 2020-10-31 12:00 UTC-12:00 (2020-11-01 00:00 UTC), the newest" in page
     assert "```mermaid\nxychart-beta\n" in page
     assert '    x-axis ["1", "2", "3"]\n' in page
     assert "    bar [2, 0, 0]\n" in page
     assert "Legend: ✅ complete" in page
+    assert "Pages:" not in page  # one page: no table of contents
     rows = {row[0]: row for row in student_rows([page])}
-    assert rows["bob"][1:4] == ["✅*", "⏰", "·"]
-    assert rows["alice"][4:] == ["1/2", "50%", "yes", "no"]
-    assert rows["bob"][4:] == ["1/2", "50%", "no", "no"]  # section-02 is practice
+    assert rows["bob"][1:4] == ["✅*", "⏰", "⛔"]
+    assert rows["alice"][4:] == ["1/2, 50%", "yes", "no"]
+    assert rows["bob"][4:] == ["1/2, 50%", "no", "no"]  # section-02 is practice
 
 
-def test_students_sorted_case_insensitively_with_roster_spelling() -> None:
-    config = course(1, roster=("Dave", "bob"))
-    states = {
-        ("carol", "section-01"): RecordState("carol", "section-01", "complete"),
-        ("Alice", "section-01"): RecordState("Alice", "section-01", "incomplete"),
-        ("dave", "section-01"): RecordState("dave", "section-01", "complete"),
-    }
+def test_missing_and_open_marks_differ_and_link_to_the_pr() -> None:
+    config = course(2, roster=("alice",))
+    late = datetime(2020, 8, 17, tzinfo=UTC)  # after section-01's deadline, before 02's
+    done = RecordState("alice", "section-01", "complete", pr=12, submitted_at=late)
+    (page,) = tracker_pages(
+        course=config, states={("alice", "section-01"): done}, certificates=[], now=late
+    )
+    assert student_rows([page])[0][1:3] == ["✅", "⏳"]
+    assert '<a href="../pull/12">✅</a>' in to_html(page)
+    (later,) = tracker_pages(course=config, states={}, certificates=[], now=NOW)
+    assert student_rows([later])[0][1:3] == ["⛔", "⛔"]
+    assert GLYPHS["missing"] != GLYPHS["open"]
+    assert "·" not in GLYPHS.values()
+    assert "○" not in GLYPHS.values()
+
+
+def test_nothing_to_hand_in_is_a_dash_and_never_missing() -> None:
+    assignments = weekly_assignments(2, start=START, exercises=EXERCISES)
+    empty = Assignment("section-03", "Preliminaries", START + timedelta(weeks=2), False, ())
+    config = course_config({**assignments, "section-03": empty}, roster=("alice", "bob"))
+    states = {("alice", "section-01"): RecordState("alice", "section-01", "complete")}
     (page,) = tracker_pages(course=config, states=states, certificates=[], now=NOW)
-    rows = student_rows([page])
-    assert [r[0] for r in rows] == ["Alice", "bob", "carol", "Dave"]
-    assert rows[3][1] == "✅"  # dave's record shown under the roster's spelling
-    assert rows[1][1] == "·"  # bob: nothing submitted, deadline passed
-
-
-def test_open_and_extension_without_a_record() -> None:
-    ext = {"bob": {"section-01": timedelta(days=365)}}
-    config = course(1, roster=("alice", "bob"), extensions=ext)
-    (page,) = tracker_pages(course=config, states={}, certificates=[], now=NOW)
     rows = {row[0]: row for row in student_rows([page])}
-    assert rows["alice"][1] == "·"
-    assert rows["bob"][1] == "○"
+    assert rows["alice"][1:4] == ["✅", "⛔", "—"]
+    assert rows["bob"][3] == "—"
+    summary = table_headed(page, "#")
+    assert summary[3][3:] == ["nothing to hand in", "—", "—", "—", "—"]
+    assert summary[2][6] == "2"  # section-02: both missing; section-03 counts nobody
+    assert "— nothing to hand in" in page
+
+
+def test_needs_attention_lists_open_resubmission_windows_with_time_left() -> None:
+    config = course(2, roster=("alice", "bob", "carol", "dave"))
+    deadline = config.assignments["section-01"].deadline
+    now = deadline + timedelta(hours=12)
+    states = {
+        ("alice", "section-01"): RecordState(
+            "alice", "section-01", "incomplete", pr=3, deadline=deadline
+        ),
+        ("bob", "section-01"): RecordState(
+            "bob", "section-01", "incomplete", pr=4, deadline=deadline, override=True
+        ),
+        ("carol", "section-01"): RecordState(
+            "carol", "section-01", "incomplete", pr=5, deadline=deadline - timedelta(days=3)
+        ),
+        ("dave", "section-01"): RecordState("dave", "section-01", "complete", pr=6),
+    }
+    (page,) = tracker_pages(course=config, states=states, certificates=[], now=now)
+    attention = table_headed(page, "Student")
+    assert attention[0] == ["Student", "Assignment", "PR", "Window closes", "Time left"]
+    # alice only: bob's is a TA's decision, carol's window closed, dave is complete.
+    assert attention[1:] == [
+        [
+            "alice",
+            "section-01",
+            "#3",
+            "2020-08-17 23:59 UTC-12:00 (2020-08-18 11:59 UTC)",
+            "1 day 12 hours",
+        ]
+    ]
+    assert page.index("### Needs attention") < page.index("### Assignments")
+    (after,) = tracker_pages(
+        course=config, states=states, certificates=[], now=now + timedelta(days=2)
+    )
+    assert "Nobody: no on-time incomplete" in after
+
+
+def test_pages_split_alphabetically_with_contents_on_page_one() -> None:
+    config = course(17)
+    rng = random.Random(5)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    logins = sorted({rng.choice(letters) + f"user{rng.randrange(10**6):06d}" for _ in range(3_000)})
+    states, certificates = cohort(config, logins, seed=2)
+    pages = tracker_pages(course=config, states=states, certificates=certificates, now=NOW)
+    assert len(pages) > 3
+    assert all(len(p) < BODY_LIMIT for p in pages)
+    contents = re.search(r"\*\*Pages:\*\* (.*)\.\n", pages[0])
+    assert contents is not None
+    labels = re.findall(
+        r"page \d+ \((?:this issue|comment \d+)\): ([a-z](?:" + DASH + r"[a-z])?)",
+        contents.group(1),
+    )
+    assert len(labels) == len(pages)
+    per_page = [{row[0][0] for row in student_rows([p])} for p in pages]
+    for label, seen in zip(labels, per_page, strict=True):
+        first, last = label[0], label[-1]
+        assert seen == {c for c in letters if first <= c <= last}  # a letter stays whole
+    for number, label in enumerate(labels[1:], start=2):
+        assert f"students {label} (page {number} of {len(pages)})" in pages[number - 1]
+    assert sorted(row[0] for row in student_rows(pages)) == logins
+
+
+def test_long_logins_can_wrap_and_are_cut_at_github_length() -> None:
+    config = course(1)
+    long = "w" * 60
+    (page,) = tracker_pages(
+        course=config,
+        states={(long, "section-01"): RecordState(long, "section-01", "complete")},
+        certificates=[],
+        now=NOW,
+    )
+    (cell,) = [r[0] for r in parse(page).tables[-1][1:]]
+    assert cell == ZWSP.join(["w" * 10] * 3 + ["w" * 9]) + "…"
+
+
+def test_clock_is_the_newest_fact_not_the_time_of_rendering() -> None:
+    deadline = datetime(2020, 8, 9, 11, 59, tzinfo=UTC)
+    state = RecordState("alice", "a", "incomplete", deadline=deadline)
+    fact = datetime(2020, 8, 9, 10, tzinfo=UTC)
+    grace = timedelta(hours=48)
+    assert tracker_clock([fact], [state], grace, fact + timedelta(minutes=5)) == fact
+    # A deadline that has passed is a fact: it turns "open" into "missing".
+    assert tracker_clock([fact], [state], grace, deadline + timedelta(hours=1)) == deadline
+    assert tracker_clock([fact], [state], grace, deadline + grace + timedelta(days=9)) == (
+        deadline + grace
+    )
+    assert tracker_clock([], [], grace, fact).year == 1970
 
 
 def test_hostile_and_multibyte_names_stay_in_their_cells() -> None:
@@ -145,8 +263,8 @@ def test_hostile_and_multibyte_names_stay_in_their_cells() -> None:
         assert not re.search(r"(?<!\w)@[A-Za-z0-9]", page)
     rows = student_rows(pages)
     assert len(rows) == len(logins)
-    assert all(len(row) == 1 + 17 + 4 for row in rows)
-    summary = parse(pages[0]).tables[0]
+    assert all(len(row) == 1 + 4 + 3 for row in rows)
+    summary = table_headed(pages[0], "#")
     assert all(len(row) == 8 for row in summary)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from grader.app.context import Context
@@ -42,16 +42,34 @@ def all_certificates(
     ]
 
 
-def render_tracker(ctx: Context, now: datetime) -> list[str]:
-    """Re-render the tracking issue from the ledger; writes only changed pages."""
+def facts_of(histories: Mapping[str, StudentHistory]) -> Iterator[datetime]:
+    """The time of every fact the ledger holds: hand-ins, TA commands, presentations."""
+    for history in histories.values():
+        for events in history.assignments.values():
+            yield from (e.at for e in events)
+        yield from (p.at for p in history.project)
+
+
+def tracker_view(ctx: Context, now: datetime) -> list[str]:
+    """The tracking issue's pages, a function of the ledger and the course: rendered at
+    the newest fact (`core.tracker.tracker_clock`), so `now` only decides which
+    deadlines have passed and a re-render with no new fact gives the same bytes."""
     histories = dict(ctx.ledger.all())
-    states = all_states(ctx, histories, now)
-    pages = tracker.tracker_pages(
+    clock = tracker.tracker_clock(
+        facts_of(histories), all_states(ctx, histories, now).values(), ctx.course.grace, now
+    )
+    states = all_states(ctx, histories, clock)
+    return tracker.tracker_pages(
         course=ctx.course,
         states=states,
         certificates=all_certificates(ctx, histories, states),
-        now=now,
+        now=clock,
     )
+
+
+def render_tracker(ctx: Context, now: datetime) -> list[str]:
+    """Re-render the tracking issue from the ledger; writes only changed pages."""
+    pages = tracker_view(ctx, now)
     write_pages(ctx, pages)
     return pages
 

@@ -26,7 +26,18 @@ from grader.core.labels import label_changes
 from grader.core.markdown import BODY_LIMIT
 from grader.core.model import Comment, PullRequest, RecordState
 from grader.core.notices import PR_MARKER
-from grader.core.view import Part, combined_labels, seq_of, view_parts, view_seq, with_seq
+from grader.core.view import (
+    Part,
+    Shown,
+    combined_labels,
+    decision_changed,
+    other_pulls,
+    seq_of,
+    shown_facts,
+    view_parts,
+    view_seq,
+    with_seq,
+)
 
 MAX_ROUNDS = 4  # re-renders after concurrent writers; each needs one of them to finish
 
@@ -110,13 +121,16 @@ def publish_pr_view(
     seq: int | None = None,
     *,
     fresh: bool = False,
+    shown: Sequence[Shown] | None = None,
 ) -> None:
     """The PR's one comment and its labels, from its records (one part per notebook).
 
     With `seq` (see `core.view.view_seq`), a view older than the one shown writes nothing.
+    `shown`: one `core.view.Shown` per part (hand-in times, commits, overrides).
     """
     # Several notebooks share one comment, so each gets its share of GitHub's body limit.
     limit = BODY_LIMIT // max(1, len(parts)) - 8
+    facts: Sequence[Shown | None] = shown if shown is not None else [None] * len(parts)
     body = "\n\n".join(
         render.pr_comment(
             course=ctx.course,
@@ -126,13 +140,34 @@ def publish_pr_view(
             now=at,
             student=pr.author,
             limit=limit,
+            pr=pr.number,
+            shown=f,
         )
-        for a, s, e in parts
+        for (a, s, e), f in zip(parts, facts, strict=True)
     )
     written = upsert_sticky(ctx, pr.number, body, seq, fresh=fresh)
     if written is not None:
         # A changed view may follow a concurrent run's labels: set them, do not diff.
         sync_labels(ctx, pr, [s for _, s, _ in parts], replace=written and seq is not None)
+
+
+def _facts_of(history: StudentHistory, parts: Sequence[Part]) -> list[Shown]:
+    return [shown_facts(history.assignments.get(a.id, []), s) for a, s, _ in parts]
+
+
+def _write_view(
+    ctx: Context,
+    pr: PullRequest,
+    assignment_ids: Sequence[str],
+    history: StudentHistory,
+    at: datetime,
+    *,
+    fresh: bool = False,
+) -> tuple[list[Part], int]:
+    parts, seq, shown_at = view_parts(ctx.course, pr.author, assignment_ids, history, at)
+    shown = _facts_of(history, parts)
+    publish_pr_view(ctx, pr, parts, shown_at, seq, fresh=fresh, shown=shown)
+    return parts, seq
 
 
 def refresh_pr_view(
@@ -145,14 +180,46 @@ def refresh_pr_view(
     fresh: bool = False,
 ) -> list[Part]:
     """Write the PR's view from `history`, then re-read the ledger once to catch up
-    with a concurrent run (see the module docstring). Returns the parts written last."""
+    with a concurrent run (see the module docstring). Returns the parts written last.
+
+    When the newest event changed a record's decision (its status, override or
+    deciding PR), the other open PRs that handed in that record show it too.
+    """
     parts: list[Part] = []
     for _ in range(MAX_ROUNDS):
-        parts, seq, shown_at = view_parts(ctx.course, pr.author, assignment_ids, history, at)
-        publish_pr_view(ctx, pr, parts, shown_at, seq, fresh=fresh)
+        parts, seq = _write_view(ctx, pr, assignment_ids, history, at, fresh=fresh)
         fresh = False
         newer = ctx.ledger.history(pr.author)
         if view_seq(newer.assignments.get(a, []) for a in assignment_ids) <= seq:
             break
         history = newer
+    refresh_other_pulls(ctx, pr, assignment_ids, history, at)
     return parts
+
+
+def refresh_other_pulls(
+    ctx: Context,
+    pr: PullRequest,
+    assignment_ids: Sequence[str],
+    history: StudentHistory,
+    at: datetime,
+) -> list[int]:
+    """Rewrite the views of the student's other open PRs whose record just changed
+    its decision: an older PR must not keep saying "incomplete, fix and push again"
+    after a newer one completed the record. Costs nothing unless a decision changed
+    and another PR handed in that record. Returns the PR numbers rewritten."""
+    changed = [
+        a
+        for a in assignment_ids
+        if decision_changed(
+            ctx.course, pr.author, ctx.course.assignments[a], history.assignments.get(a, []), at
+        )
+    ]
+    rewritten = []
+    for number, ids in other_pulls(history.assignments, pr.number, changed).items():
+        other = ctx.forge.get_pull(number)
+        if other.state != "open":
+            continue
+        _write_view(ctx, other, ids, history, at)
+        rewritten.append(number)
+    return rewritten

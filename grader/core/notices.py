@@ -34,8 +34,8 @@ RECORD_STATUS = {
     "complete": ("✅", "complete"),
     "incomplete": ("❌", "incomplete"),
     "late": ("⏰", "late (counts as incomplete)"),
-    "missing": ("·", "missing"),
-    "open": ("○", "open"),
+    "missing": ("⛔", "missing"),
+    "open": ("⏳", "open"),
 }
 EXERCISE_STATUS = {
     "ok": "✅ done",

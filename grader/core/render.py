@@ -25,6 +25,7 @@ from grader.core.markdown import (
 )
 from grader.core.model import Assignment, CourseConfig, Evaluation, ExerciseResult, RecordState
 from grader.core.notices import EXERCISE_STATUS, PR_MARKER, RECORD_STATUS
+from grader.core.view import Shown
 
 __all__ = ["pr_comment", "pr_facts"]
 
@@ -84,24 +85,32 @@ def pr_comment(
     now: datetime,
     student: str,
     limit: int = BODY_LIMIT,
+    pr: int | None = None,
+    shown: Shown | None = None,
 ) -> str:
     """The sticky comment on a student's pull request, shorter than `limit`.
 
+    `pr`: the pull request the comment is on, so a PR whose record was decided by
+    another says which; `shown`: the facts behind the feedback (hand-in time and
+    commit, the TA's override, the checks of the last reviewed push), from
+    `core.view.shown_facts`; without it, `evaluation` and the state's own facts.
     A PR holding several notebooks joins several of these: pass each a share
     of BODY_LIMIT. Details that do not fit are left out, never cut mid-block.
     """
+    shown = shown or Shown(None, None, evaluation)
     head = _state_marker(state, student)
     if not state.override and (state.feedback == "late-note" or state.status == "late"):
-        return f"{head}\n{_late_note(course, assignment, state)}"
-    if not state.override and state.feedback == "window-closed":
-        return f"{head}\n{_window_closed_note(course, assignment, state)}"
-    title = _title(assignment, state, RECORD_STATUS[state.status][1])
-    facts = _facts_list(course, assignment, state, evaluation, now)
-    step = f"**What to do next:** {_next_step(course, assignment, state, evaluation, now)}"
-    room = limit - len(head) - len(title) - len(facts) - len(step) - _SLACK
-    details = _evaluation_sections(course, assignment, evaluation, room)
+        return f"{head}\n{_late_note(course, assignment, state, shown)}"
+    closed = not state.override and state.feedback == "window-closed"
+    what = "resubmission window closed" if closed else RECORD_STATUS[state.status][1]
+    title = _title(assignment, state, what)
+    lead = _lead(course, assignment, state, pr, shown, closed)
+    facts = _facts_list(course, assignment, state, shown, now)
+    step = f"**What to do next:** {_next_step(course, assignment, state, shown, now, pr)}"
+    room = limit - len(head) - len(title) - len(lead) - len(facts) - len(step) - _SLACK
+    details = _evaluation_sections(course, assignment, shown.evaluation, room)
     for middle in (details, ["_The details did not fit in this comment._"], []):
-        body = "\n\n".join(s for s in (title, facts, *middle, step) if s)
+        body = "\n\n".join(s for s in (title, lead, facts, *middle, step) if s)
         if len(head) + len(body) + 2 < limit:
             break
     return f"{head}\n{body}\n"
@@ -117,41 +126,82 @@ def _title(assignment: Assignment, state: RecordState, what: str) -> str:
     return f"### {glyph} {name} ({escape_inline(assignment.id, 60)}): {what}"
 
 
-def _late_note(course: CourseConfig, assignment: Assignment, state: RecordState) -> str:
+def _short(sha: str | None) -> str:
+    """A commit as GitHub abbreviates it; only hex digits, so nothing to escape."""
+    short = "".join(c for c in (sha or "")[:7] if c in "0123456789abcdefABCDEF")
+    return f"`{short}`" if short else "unknown"
+
+
+def _hand_in(course: CourseConfig, at: datetime | None, sha: str | None) -> str:
+    when = format_time(at, course.timezone) if at is not None else "unknown"
+    return f"{when}, as GitHub recorded it; commit {_short(sha)}"
+
+
+def _late_note(
+    course: CourseConfig, assignment: Assignment, state: RecordState, shown: Shown
+) -> str:
     when = ""
     if state.submitted_at is not None:
         when = f" on {format_time(state.submitted_at, course.timezone)}"
     deadline = format_time(_deadline(assignment, state), course.timezone)
+    latest = shown.latest
+    commit = _short(latest.sha if latest else state.sha)
     return (
         f"{_title(assignment, state, 'received after the deadline')}\n\n"
-        f"This submission arrived{when}, after the deadline of {deadline}. "
+        f"This submission (commit {commit}) arrived{when}, after the deadline of {deadline}. "
         "Late work is not reviewed, and it counts as incomplete. "
         "Nothing more to do for this assignment.\n"
     )
 
 
-def _window_closed_note(course: CourseConfig, assignment: Assignment, state: RecordState) -> str:
-    closed = format_time(_deadline(assignment, state) + course.grace, course.timezone)
-    status = RECORD_STATUS[state.status][1]
-    return (
-        f"{_title(assignment, state, 'resubmission window closed')}\n\n"
-        f"The latest push arrived after the resubmission window closed on {closed}. "
-        f"It was not reviewed, and this assignment stays **{status}**.\n"
-    )
+def _lead(
+    course: CourseConfig,
+    assignment: Assignment,
+    state: RecordState,
+    pr: int | None,
+    shown: Shown,
+    closed: bool,
+) -> str:
+    """What the reader must know before the facts: another PR decided, or the window closed."""
+    lines = []
+    if pr is not None and state.pr is not None and state.pr != pr:
+        if state.status == "complete":
+            lines.append(f"This assignment was completed in #{state.pr}.")
+        else:
+            word = RECORD_STATUS[state.status][1]
+            lines.append(f"This assignment was decided in #{state.pr}: it is **{word}**.")
+    if closed:
+        closes = format_time(_deadline(assignment, state) + course.grace, course.timezone)
+        status = RECORD_STATUS[state.status][1]
+        latest = shown.latest
+        commit = f" (commit {_short(latest.sha)})" if latest is not None else ""
+        lines.append(
+            f"The latest push{commit} arrived after the resubmission window closed on "
+            f"{closes}. It was not reviewed, and this assignment stays **{status}**. "
+            f"The feedback below is for the last reviewed push, commit {_short(state.sha)}."
+        )
+    return "\n\n".join(lines)
 
 
 def _facts_list(
     course: CourseConfig,
     assignment: Assignment,
     state: RecordState,
-    evaluation: Evaluation | None,
+    shown: Shown,
     now: datetime,
 ) -> str:
     deadline = _deadline(assignment, state)
-    lines = [f"- **Status:** {_status_text(state, evaluation)}"]
+    lines = [f"- **Status:** {_status_text(course, state, shown)}"]
     if state.override and state.note:
         lines.append(f"- **TA note:** {escape_inline(state.note, 1_000)}")
     lines.append(f"- **Deadline:** {format_time(deadline, course.timezone)}")
+    latest = shown.latest
+    if latest is not None:
+        lines.append(f"- **Handed in:** {_hand_in(course, latest.at, latest.sha)}")
+    if state.sha is not None and (latest is None or latest.sha != state.sha):
+        where = f" in #{state.pr}" if state.pr is not None else ""
+        decided = _hand_in(course, state.submitted_at, state.sha)
+        lines.append(f"- **Decided by:** the hand-in{where} of {decided}")
     if state.status == "incomplete" and not state.override:
         close = format_time(deadline + course.grace, course.timezone)
         lines.append(f"- **Resubmit by:** {close}")
@@ -161,13 +211,22 @@ def _facts_list(
     return "\n".join(lines)
 
 
-def _status_text(state: RecordState, evaluation: Evaluation | None) -> str:
+def _failing(evaluation: Evaluation | None) -> int:
+    return 0 if evaluation is None else sum(1 for r in evaluation.exercises if r.status != "ok")
+
+
+def _status_text(course: CourseConfig, state: RecordState, shown: Shown) -> str:
     glyph, word = RECORD_STATUS[state.status]
     if state.override:
-        return f"{glyph} {word}, set by a TA"
+        override = shown.override
+        if override is None:
+            return f"{glyph} {word}, set by a TA"
+        who = escape_inline(override.by, 60)
+        return f"{glyph} {word}, set by {who} on {format_time(override.at, course.timezone)}"
+    evaluation = shown.evaluation
     if evaluation is None or state.status != "incomplete":
         return f"{glyph} {word}"
-    failing = sum(1 for r in evaluation.exercises if r.status != "ok")
+    failing = _failing(evaluation)
     return f"{glyph} {word}: {failing} of {len(evaluation.exercises)} exercises need work"
 
 
@@ -191,12 +250,24 @@ def _next_step(
     course: CourseConfig,
     assignment: Assignment,
     state: RecordState,
-    evaluation: Evaluation | None,
+    shown: Shown,
     now: datetime,
+    pr: int | None,
 ) -> str:
     deadline = _deadline(assignment, state)
     close = deadline + course.grace
+    failing = _failing(shown.evaluation)
+    if state.status == "complete" and state.override:
+        if failing:  # the TA's judgement, not the checks: no "Well done!" over red rows
+            return "Nothing more to do for this assignment: a TA marked it complete."
+        return "Nothing more to do for this assignment. Well done!"
     if state.status == "complete":
+        if failing:
+            return (
+                "Nothing more to do for this assignment: it stays complete, because a "
+                "complete mark is never taken back, even though the latest push does not "
+                "pass every check."
+            )
         return "Nothing more to do for this assignment. Well done!"
     if state.override:
         return (
@@ -205,16 +276,13 @@ def _next_step(
         )
     if state.status == "incomplete" and now > close:
         return "The resubmission window has closed, so this assignment stays incomplete."
+    where = "to this pull request"
+    if pr is not None and state.pr is not None and state.pr != pr:
+        where = f"to #{state.pr} or to this pull request"
     if state.status == "incomplete":
-        failing = evaluation is not None and any(r.status != "ok" for r in evaluation.exercises)
         what = "the exercises marked ❌" if failing else "the problems listed above"
-        return (
-            f"Fix {what} and push again to this pull request before "
-            f"{format_time(close, course.timezone)}."
-        )
-    return (
-        f"Push your notebook to this pull request before {format_time(deadline, course.timezone)}."
-    )
+        return f"Fix {what} and push again {where} before {format_time(close, course.timezone)}."
+    return f"Push your notebook {where} before {format_time(deadline, course.timezone)}."
 
 
 def _evaluation_sections(

@@ -2,31 +2,57 @@
 
 Page 1 is the issue body; pages 2+ are bot-owned comments on the issue. Every
 page starts with its own marker `<!-- grader:tracker page=N -->` and stays
-below `BODY_LIMIT` characters (GitHub rejects 65,536). The per-student table
-continues from page to page with its header repeated. Same input, same bytes.
+below `BODY_LIMIT` characters (GitHub rejects 65,536). Students are split
+alphabetically ("a to f"), page 1 lists the pages; the per-student table repeats
+its header on every page. Same input, same bytes.
+
+Width: GitHub shows an issue body about 1012 px wide in a 1280 px window and
+gives a wider table a scroll bar, hiding columns. With GitHub's CSS a cell costs
+26 px of padding, so up to `_ONE_PER_COLUMN` assignments get a column each;
+beyond that, marks go five to a column (joined so they never wrap). Logins get a
+break opportunity every `_LOGIN_CHUNK` characters. `scripts/view-check` measures
+it in Chromium.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from grader.core.markdown import BODY_LIMIT, escape_inline, fit, format_time, table, table_row
+from grader.core.markdown import (
+    BODY_LIMIT,
+    WORD_JOINER,
+    escape_inline,
+    fit,
+    format_duration,
+    format_time,
+    table,
+    table_row,
+)
 from grader.core.model import Assignment, Certificate, CourseConfig, RecordState, RecordStatus
 
-__all__ = ["GLYPHS", "TRACKER_MARKER", "tracker_pages"]
+__all__ = ["GLYPHS", "NOTHING", "TRACKER_MARKER", "tracker_clock", "tracker_pages"]
 
 TRACKER_MARKER = "<!-- grader:tracker"
 GLYPHS: Mapping[RecordStatus, str] = {
     "complete": "✅",
     "incomplete": "❌",
     "late": "⏰",
-    "missing": "·",
-    "open": "○",
+    "missing": "⛔",
+    "open": "⏳",
 }
+NOTHING = "—"  # an assignment with no exercises: nothing to hand in
 _COUNTED: tuple[RecordStatus, ...] = ("complete", "incomplete", "late", "missing", "open")
-_RESERVE = 400  # a continuation page's heading and footer, and the joins
+_RESERVE = 600  # a page's heading, legend, footer and the joins
+_ONE_PER_COLUMN = 10
+_GROUP = 5
+_LOGIN_SHOWN = 39  # GitHub logins are at most 39 characters
+_LOGIN_CHUNK = 10
+_ZERO_WIDTH_SPACE = "\u200b"
+_ATTENTION_BUDGET = 12_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DASH = "\u2013"  # an en dash, as in "a" DASH "f"
 
 
 @dataclass(frozen=True)
@@ -36,6 +62,32 @@ class _Student:
     certificate: Certificate | None
 
 
+@dataclass(frozen=True)
+class _Page:
+    rows: tuple[str, ...]
+    label: str  # "a" + EN DASH + "f", or the first and last login when a letter is split
+
+
+def tracker_clock(
+    facts: Iterable[datetime], states: Iterable[RecordState], grace: timedelta, now: datetime
+) -> datetime:
+    """The time the tracker is rendered at: its newest fact, never the clock itself.
+
+    Facts are the ledger's events (hand-ins, TA commands) and the deadlines and
+    resubmission windows that have passed by `now` (they turn `open` into
+    `missing` and end "needs attention"). Between two facts the tracker is the
+    same bytes, so a re-render writes nothing (THREATS 55).
+    """
+    passed = [
+        moment
+        for state in states
+        if state.deadline is not None
+        for moment in (state.deadline, state.deadline + grace)
+        if moment <= now
+    ]
+    return max([_EPOCH, *facts, *passed])
+
+
 def tracker_pages(
     *,
     course: CourseConfig,
@@ -43,7 +95,11 @@ def tracker_pages(
     certificates: Sequence[Certificate],
     now: datetime,
 ) -> list[str]:
-    """The tracking issue's body (first) and its overflow comments, in order."""
+    """The tracking issue's body (first) and its overflow comments, in order.
+
+    `now` is the time shown as "As of": pass `tracker_clock(...)`, so the pages are
+    a function of the ledger and the course alone.
+    """
     assignments = list(course.assignments.values())
     students = _students(course, assignments, states, certificates)
     statuses = [
@@ -52,13 +108,24 @@ def tracker_pages(
     ]
     overview = _overview(course, assignments, students, statuses, now)
     head = _student_table_head(assignments)
-    rows = [
-        _student_row(course, assignments, s, st) for s, st in zip(students, statuses, strict=True)
-    ]
-    first_room = BODY_LIMIT - len(overview) - len(head) - _RESERVE
-    chunks = _split(rows, first_room, BODY_LIMIT - len(head) - _RESERVE)
+    groups = _letter_groups(
+        students,
+        [
+            _student_row(course, assignments, s, st)
+            for s, st in zip(students, statuses, strict=True)
+        ],
+    )
+    toc_room = 200
+    while True:
+        first_room = BODY_LIMIT - len(overview) - toc_room - len(head) - _RESERVE
+        pages = _split(groups, first_room, BODY_LIMIT - len(head) - _RESERVE)
+        toc = _contents(pages)
+        if len(toc) <= toc_room:
+            break
+        toc_room = len(toc) + 200
     return [
-        _page(course, overview, head, chunk, i + 1, len(chunks)) for i, chunk in enumerate(chunks)
+        _page(course, overview + "\n\n" + toc, head, page, i + 1, len(pages))
+        for i, page in enumerate(pages)
     ]
 
 
@@ -100,8 +167,21 @@ def _status(
     return "open" if now <= assignment.deadline + extension else "missing"
 
 
-def _glyph(state: RecordState | None, status: RecordStatus) -> str:
-    return GLYPHS[status] + ("\\*" if state is not None and state.override else "")
+def _nothing_to_hand_in(assignment: Assignment, state: RecordState | None) -> bool:
+    """No exercises and nothing handed in: neither missing nor open, just nothing."""
+    if assignment.exercises:
+        return False
+    return state is None or (state.status in ("open", "missing") and not state.override)
+
+
+def _mark(assignment: Assignment, state: RecordState | None, status: RecordStatus) -> str:
+    if _nothing_to_hand_in(assignment, state):
+        return NOTHING
+    text = GLYPHS[status] + ("\\*" if state is not None and state.override else "")
+    if state is not None and state.pr is not None:
+        # Relative to the issue's own address (/owner/repo/issues/N), as a browser resolves it.
+        return f"[{text}](../pull/{state.pr})"
+    return text
 
 
 # --- page 1: overview -------------------------------------------------------------
@@ -118,16 +198,54 @@ def _overview(
     counted = sum(1 for a in assignments if a.counts_for_certificate)
     parts = [
         f"## {escape_inline(course.name, 200)}: progress",
-        f"Updated {format_time(now, course.timezone)}. {len(students)} students, "
-        f"{len(assignments)} assignments ({counted} count for the certificate), "
-        f"{eligible} students eligible for the certificate.",
+        f"As of {format_time(now, course.timezone)}, the newest hand-in, TA command or "
+        f"deadline. {len(students)} students, {len(assignments)} assignments "
+        f"({counted} count for the certificate), {eligible} students eligible for the "
+        "certificate.",
+        "### Needs attention",
+        _attention(course, assignments, students, now),
         "### Assignments",
-        _assignment_table(course, assignments, statuses),
-        _chart(assignments, statuses, len(students)),
+        _assignment_table(course, assignments, students, statuses),
+        _chart(assignments, students, statuses),
         "### Students",
         _legend(assignments),
     ]
     return "\n\n".join(p for p in parts if p)
+
+
+def _attention(
+    course: CourseConfig,
+    assignments: Sequence[Assignment],
+    students: Sequence[_Student],
+    now: datetime,
+) -> str:
+    """On-time incompletes whose resubmission window is still open, soonest first."""
+    found: list[tuple[datetime, str, str, str, RecordState]] = []
+    for student in students:
+        for assignment, state in zip(assignments, student.cells, strict=True):
+            if state is None or state.status != "incomplete" or state.override:
+                continue
+            closes = (state.deadline or assignment.deadline) + course.grace
+            if now <= closes:
+                key = student.login.casefold()
+                found.append((closes, key, assignment.id, student.login, state))
+    if not found:
+        return "Nobody: no on-time incomplete hand-in is inside its resubmission window."
+    rows = []
+    for closes, _, assignment_id, login, state in sorted(found, key=lambda f: f[:3]):
+        name = escape_inline(assignment_id, 60)
+        pr = f"#{state.pr}" if state.pr is not None else "—"
+        left = format_duration(closes - now)
+        rows.append(
+            table_row([_login_cell(login), name, pr, format_time(closes, course.timezone), left])
+        )
+    intro = (
+        f"{len(found)} on-time incomplete hand-ins may still be fixed and pushed again "
+        "(time left counted from the time above):"
+    )
+    rows = fit(rows, _ATTENTION_BUDGET, "| … | {n} more | | | |")
+    headers = ["Student", "Assignment", "PR", "Window closes", "Time left"]
+    return intro + "\n\n" + table(headers, rows)
 
 
 def _counts(statuses: Sequence[Sequence[RecordStatus]], column: int) -> dict[RecordStatus, int]:
@@ -140,25 +258,33 @@ def _counts(statuses: Sequence[Sequence[RecordStatus]], column: int) -> dict[Rec
 def _assignment_table(
     course: CourseConfig,
     assignments: Sequence[Assignment],
+    students: Sequence[_Student],
     statuses: Sequence[Sequence[RecordStatus]],
 ) -> str:
     if not assignments:
         return "No assignments are configured yet."
     rows = []
     for i, a in enumerate(assignments):
-        counts = _counts(statuses, i)
         name = f"{escape_inline(a.title or a.id, 80)} ({escape_inline(a.id, 60)})"
         if not a.counts_for_certificate:
             name += ", practice"
         when = format_time(a.deadline, course.timezone)
-        rows.append(table_row([str(i + 1), name, when, *(str(counts[k]) for k in _COUNTED)]))
+        handed = [(s, st[i]) for s, st in zip(students, statuses, strict=True)]
+        if all(_nothing_to_hand_in(a, s.cells[i]) for s, _ in handed):
+            cells = ["nothing to hand in", *([NOTHING] * (len(_COUNTED) - 1))]
+        else:
+            counts = _counts(statuses, i)
+            cells = [str(counts[k]) for k in _COUNTED]
+        rows.append(table_row([str(i + 1), name, when, *cells]))
     rows = fit(rows, 20_000, "| … | {n} more assignments | | | | | | |")
     words = [f"{GLYPHS[k]} {k}" for k in _COUNTED]
     return table(["#", "Assignment", "Deadline", *words], rows, align="rllrrrrr")
 
 
 def _chart(
-    assignments: Sequence[Assignment], statuses: Sequence[Sequence[RecordStatus]], total: int
+    assignments: Sequence[Assignment],
+    students: Sequence[_Student],
+    statuses: Sequence[Sequence[RecordStatus]],
 ) -> str:
     if not assignments:
         return ""
@@ -168,28 +294,62 @@ def _chart(
         "```mermaid\nxychart-beta\n"
         '    title "Students complete, per assignment"\n'
         f"    x-axis [{labels}]\n"
-        f'    y-axis "Students" 0 --> {max(total, 1)}\n'
+        f'    y-axis "Students" 0 --> {max(len(students), 1)}\n'
         f"    bar [{bars}]\n```"
     )
 
 
 def _legend(assignments: Sequence[Assignment]) -> str:
     numbers = f"1 to {len(assignments)}" if len(assignments) > 1 else "1"
-    return (
-        "Legend: ✅ complete, ❌ incomplete, ⏰ late (counts as incomplete), · missing, "
-        "○ open (deadline not passed yet), \\* set by a TA. "
-        f"Columns {numbers} are the assignments numbered above; "
-        "Complete and % count only assignments that count for the certificate."
+    grouped = len(assignments) > _ONE_PER_COLUMN
+    columns = (
+        f"Assignments {numbers} are numbered as above, five to a column"
+        if grouped
+        else f"Columns {numbers} are the assignments numbered above"
     )
+    return (
+        "Legend: ✅ complete, ❌ incomplete, ⏰ late (counts as incomplete), "
+        "⛔ missing (deadline passed, nothing handed in), ⏳ open (deadline not passed yet), "
+        f"{NOTHING} nothing to hand in, \\* set by a TA; a mark links to its pull request. "
+        f"{columns}; Complete counts only assignments that count for the certificate."
+    )
+
+
+def _contents(pages: Sequence[_Page]) -> str:
+    if len(pages) < 2:
+        return ""
+    entries = [
+        f"page {i + 1} ({'this issue' if i == 0 else f'comment {i}'}): {p.label}"
+        for i, p in enumerate(pages)
+    ]
+    return "**Pages:** " + " · ".join(entries) + "."
 
 
 # --- the per-student table, split into pages -----------------------------------
 
 
+def _columns(count: int) -> list[range]:
+    """Assignment indexes per column: one each, or five each for long courses."""
+    size = 1 if count <= _ONE_PER_COLUMN else _GROUP
+    return [range(i, min(i + size, count)) for i in range(0, count, size)]
+
+
 def _student_table_head(assignments: Sequence[Assignment]) -> str:
-    numbers = [str(i + 1) for i in range(len(assignments))]
-    headers = ["Student", *numbers, "Complete", "%", "Project", "Certificate"]
-    return table(headers, [], align="l" + "c" * len(numbers) + "rrcc")
+    names = [
+        str(c.start + 1) if len(c) == 1 else f"{c.start + 1}{_DASH}{c.stop}"
+        for c in _columns(len(assignments))
+    ]
+    headers = ["Student", *names, "Complete", "Project", "Certificate"]
+    return table(headers, [], align="l" + "c" * len(names) + "rcc")
+
+
+def _login_cell(login: str) -> str:
+    """The login, escaped, with a break opportunity every few characters: a long
+    login must not widen the table past GitHub's body."""
+    shown = login[:_LOGIN_SHOWN]
+    chunks = [shown[i : i + _LOGIN_CHUNK] for i in range(0, len(shown), _LOGIN_CHUNK)]
+    cell = _ZERO_WIDTH_SPACE.join(escape_inline(c, 8 * _LOGIN_CHUNK) for c in chunks if c)
+    return cell + ("…" if len(login) > _LOGIN_SHOWN else "")
 
 
 def _student_row(
@@ -198,14 +358,23 @@ def _student_row(
     student: _Student,
     statuses: Sequence[RecordStatus],
 ) -> str:
-    glyphs = [_glyph(c, s) for c, s in zip(student.cells, statuses, strict=True)]
+    marks = [_mark(a, c, s) for a, c, s in zip(assignments, student.cells, statuses, strict=True)]
+    groups = [WORD_JOINER.join(marks[i] for i in column) for column in _columns(len(marks))]
     done, counted = _tally(assignments, statuses, student.certificate)
-    percent = f"{done * 100 // counted}%" if counted else "—"
+    percent = f", {done * 100 // counted}%" if counted else ""
     cert = student.certificate
     project = "yes" if cert is not None and cert.project else "no"
-    eligible = "🎓 yes" if cert is not None and cert.eligible else "no"
-    login = escape_inline(student.login, 60)
-    return table_row([login, *glyphs, f"{done}/{counted}", percent, project, eligible])
+    return table_row(
+        [_login_cell(student.login), *groups, f"{done}/{counted}{percent}", project, _verdict(cert)]
+    )
+
+
+def _verdict(certificate: Certificate | None) -> str:
+    if certificate is None:
+        return "no"
+    if certificate.eligible:
+        return "🎓 yes"
+    return "no"
 
 
 def _tally(
@@ -219,27 +388,71 @@ def _tally(
     return sum(1 for s in counted if s == "complete"), len(counted)
 
 
-def _split(rows: Sequence[str], first_room: int, room: int) -> list[list[str]]:
-    """Rows in page-sized chunks; always at least one (possibly empty) chunk."""
-    chunks: list[list[str]] = [[]]
+def _letter(login: str) -> str:
+    first = login[:1].casefold()
+    return first if first.isascii() and first.isalnum() else "…"
+
+
+def _letter_groups(
+    students: Sequence[_Student], rows: Sequence[str]
+) -> list[list[tuple[str, str, str]]]:
+    """Rows grouped by the login's first letter, in order: (letter, login, row)."""
+    groups: list[list[tuple[str, str, str]]] = []
+    for student, row in zip(students, rows, strict=True):
+        letter = _letter(student.login)
+        if not groups or groups[-1][0][0] != letter:
+            groups.append([])
+        groups[-1].append((letter, student.login, row))
+    return groups
+
+
+def _split(
+    groups: Sequence[Sequence[tuple[str, str, str]]], first_room: int, room: int
+) -> list[_Page]:
+    """Letters in page-sized runs: a letter moves whole to the next page when it fits
+    there, and is split only when it is bigger than a page. Always at least one page."""
+    pages: list[list[tuple[str, str, str]]] = [[]]
     used, limit = 0, first_room
-    for row in rows:
-        if used + len(row) + 1 > limit and chunks[-1]:
-            chunks.append([])
+    for group in groups:
+        size = sum(len(r) + 1 for _, _, r in group)
+        if pages[-1] and used + size > limit and size <= room:
+            pages.append([])
             used, limit = 0, room
-        chunks[-1].append(row)
-        used += len(row) + 1
-    return chunks
+        for item in group:
+            if used + len(item[2]) + 1 > limit and pages[-1]:
+                pages.append([])
+                used, limit = 0, room
+            pages[-1].append(item)
+            used += len(item[2]) + 1
+    return [_Page(tuple(r for _, _, r in page), _label(page, pages)) for page in pages]
+
+
+def _label(
+    page: Sequence[tuple[str, str, str]], pages: Sequence[Sequence[tuple[str, str, str]]]
+) -> str:
+    if not page:
+        return "nobody yet"
+    first, last = page[0][0], page[-1][0]
+    split = any(
+        other is not page
+        and other
+        and (other[0][0] in (first, last) or other[-1][0] in (first, last))
+        for other in pages
+    )
+    if split:
+        return f"{escape_inline(page[0][1], 20)} to {escape_inline(page[-1][1], 20)}"
+    return first if first == last else f"{first}{_DASH}{last}"
 
 
 def _page(
-    course: CourseConfig, overview: str, head: str, rows: list[str], number: int, total: int
+    course: CourseConfig, overview: str, head: str, page: _Page, number: int, total: int
 ) -> str:
     marker = f"{TRACKER_MARKER} page={number} -->"
     if number == 1:
-        top = overview
+        top = overview.rstrip()
     else:
-        top = f"## {escape_inline(course.name, 100)}: students, page {number} of {total}"
-    body = head + "".join("\n" + r for r in rows) if rows else "No students yet."
+        name = escape_inline(course.name, 100)
+        top = f"## {name}: students {page.label} (page {number} of {total})"
+    body = head + "".join("\n" + r for r in page.rows) if page.rows else "No students yet."
     tail = f"\n\n_Continued in the next comment (page {number + 1} of {total})._"
     return f"{marker}\n{top}\n\n{body}{tail if number < total else ''}\n"

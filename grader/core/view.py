@@ -10,7 +10,8 @@ written. Writing the view is the app's (`grader.app.views`); deciding it is here
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from grader.core.history import StudentHistory, latest_evaluation, state_of
@@ -21,16 +22,23 @@ from grader.core.model import (
     Evaluation,
     Event,
     LabelNames,
+    Override,
     RecordState,
+    Regrade,
     Submission,
 )
+from grader.core.policy import replay_order
 
 __all__ = [
     "SEQ_MARKER",
     "Part",
+    "Shown",
     "combined_labels",
+    "decision_changed",
     "first_view",
+    "other_pulls",
     "seq_of",
+    "shown_facts",
     "view_parts",
     "view_seq",
     "with_seq",
@@ -97,3 +105,69 @@ def view_parts(
 def first_view(events: Sequence[Event], pr: int, sha: str) -> bool:
     """True when `sha` is the PR's only graded commit: no view of it can exist yet."""
     return all(e.sha == sha for e in events if isinstance(e, Submission) and e.pr == pr)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a part of the PR's comment shows besides the record's state.
+
+    `latest`: the record's newest graded commit (its hand-in time and sha are shown,
+    and its checks unless it came after the window closed); `override`: the TA
+    command that set the status, for who, when and why; `evaluation`: the checks
+    shown, those of the last reviewed push.
+    """
+
+    latest: Submission | None
+    override: Override | None
+    evaluation: Evaluation | None
+
+
+def shown_facts(events: Sequence[Event], state: RecordState) -> Shown:
+    """The facts behind a record's feedback, from its events."""
+    ordered = replay_order(events)
+    submissions = [e for e in ordered if isinstance(e, Submission)]
+    overrides = [e for e in ordered if isinstance(e, Override)]
+    latest = submissions[-1] if submissions else None
+    evaluation = latest_evaluation(events)
+    if state.feedback == "window-closed" and state.sha is not None:
+        # The push after the window was not reviewed: keep the last reviewed feedback.
+        evaluation = latest_evaluation(
+            [e for e in events if isinstance(e, Submission | Regrade) and e.sha == state.sha]
+        )
+    override = overrides[-1] if overrides and state.override else None
+    return Shown(latest, override, evaluation)
+
+
+def _decision(state: RecordState) -> tuple[str, bool, int | None]:
+    return (state.status, state.override, state.pr)
+
+
+def decision_changed(
+    course: CourseConfig,
+    student: str,
+    assignment: Assignment,
+    events: Sequence[Event],
+    at: datetime,
+) -> bool:
+    """Whether the newest event (the last appended) changed the record's status, its
+    override or the PR that decided it: only then can another PR's view be stale."""
+    if not events:
+        return False
+    before = StudentHistory({assignment.id: list(events[:-1])})
+    after = StudentHistory({assignment.id: list(events)})
+    return _decision(state_of(course, student, assignment, before, at)) != _decision(
+        state_of(course, student, assignment, after, at)
+    )
+
+
+def other_pulls(
+    records: Mapping[str, Sequence[Event]], pr: int, changed: Iterable[str]
+) -> dict[int, list[str]]:
+    """The other PRs that handed in one of the `changed` records, each with every
+    record it handed in (its whole view), in PR order."""
+
+    def pulls(events: Sequence[Event]) -> set[int]:
+        return {e.pr for e in events if isinstance(e, Submission)}
+
+    numbers = set().union(*(pulls(records.get(a, [])) for a in changed)) - {pr}
+    return {n: [a for a, events in records.items() if n in pulls(events)] for n in sorted(numbers)}
