@@ -170,3 +170,21 @@ def test_the_recorder_keeps_requests_answers_and_marks_faults(recording: Path) -
 def test_the_description_is_the_pinned_package() -> None:
     assert conformance.installed_version() == conformance.pinned_version()
     assert conformance.ensure_description() == conformance.DESCRIPTION
+
+
+def test_a_grader_bug_entry_allows_for_now_and_is_named(
+    tmp_path: Path, description: conformance.Description
+) -> None:
+    path = tmp_path / "exceptions.yml"
+    path.write_text(
+        "- kind: query\n  route: GET /repos/{owner}/{repo}/pulls\n  where: sate\n"
+        "  reason: a typo\n  evidence: this test\n  grader-bug: to fix\n",
+        encoding="utf-8",
+    )
+    exceptions = conformance.load_exceptions(path)
+    bad = exchange("GET", "/repos/o/r/pulls", query=[["sate", "open"]], response=[])
+    report = conformance.run([bad], description, exceptions)
+    assert not report.failed
+    assert report.lines(exceptions)[-1] == (
+        "  grader-bug (allowed for now): [query] GET /repos/{owner}/{repo}/pulls sate"
+    )
