@@ -236,7 +236,7 @@ FORGING: dict[str, tuple[tuple[str, ...], str, tuple[int, int]]] = {
     "exec of a name bound to a constant": (
         ("code = 'get_ipython().ast_transformers.append(t)'\nexec(code)",),
         "transformer",
-        (0, 2),
+        (0, 1),  # the string itself is code that touches the machinery
     ),
     "exec of compile of a constant": (
         ("exec(compile('import builtins\\nbuiltins.abs = f', 'x', 'exec'))",),
@@ -313,6 +313,31 @@ FORGING: dict[str, tuple[tuple[str, ...], str, tuple[int, int]]] = {
         "kernel",
         (0, 2),
     ),
+    "frame globals": (("import sys\nsys._getframe().f_globals['abs'] = f",), "abs", (0, 2)),
+    "frame builtins": (
+        ("import inspect\ninspect.currentframe().f_builtins['abs'] = f",),
+        "abs",
+        (0, 2),
+    ),
+    "operator.setitem": (
+        ("import operator, builtins\noperator.setitem(vars(builtins), 'abs', f)",),
+        "abs",
+        (0, 2),
+    ),
+    "dict.__setitem__ unbound": (("dict.__setitem__(globals(), 'abs', f)",), "abs", (0, 1)),
+    "list.append unbound": (
+        ("list.append(get_ipython().ast_transformers, Strip())",),
+        "transformer",
+        (0, 1),
+    ),
+    "code written to a file": (
+        (
+            "code = 'import builtins\\nbuiltins.abs = lambda x: 0\\n'",
+            "open('helper.py', 'w').write(code)\nimport helper",
+        ),
+        "code in a string",
+        (0, 1),
+    ),
     "indented cell": (("    import builtins\n    builtins.abs = f",), "abs", (0, 2)),
     "not Python but mentions the machinery": (
         ("x = y ?? z\nget_ipython().ast_transformers.append(t)",),
@@ -378,6 +403,10 @@ ORDINARY: dict[str, tuple[str, ...]] = {
     "syntax error without sensitive names": ("def f(:\n    return 1",),
     "a cell magic that is not Python": ("%%bash\necho builtins sys.modules",),
     "star import": ("from math import *",),
+    "a string that mentions builtins": ("note = 'builtins and sys.modules are not touched here'",),
+    "a docstring with example code": (
+        'def f():\n    """Example:\n\n    import builtins\n    builtins.print(1)\n    """',
+    ),
 }
 
 

@@ -205,6 +205,10 @@ _SHELL_ONLY = frozenset(
 _KERNEL_ONLY = frozenset({"shell_handlers", "control_handlers", "do_execute"})
 # How deep calls of the notebook's own functions are followed with their arguments.
 _MAX_FOLLOW = 3
+_OPERATOR_ITEMS = frozenset({("operator", "setitem"), ("operator", "delitem")})
+_BUILTIN_TYPES = frozenset(
+    {("builtins", name) for name in ("dict", "list", "set", "object", "type")}
+)
 _MACHINERY_ROOTS = frozenset({"IPython", "ipykernel", "jupyter_client", "zmq"})
 _MUTATORS = frozenset(
     {
@@ -622,13 +626,22 @@ def _guess(attr: str) -> Path | None:
         return (SHELL, attr)
     if attr in _KERNEL_ONLY:
         return (SHELL, "kernel", attr)
+    if attr in ("f_globals", "__globals__"):  # a frame's or function's globals
+        return (GLOBALS,)
+    if attr == "f_builtins":
+        return ("builtins",)
     return None
 
 
 def _normalise(path: Path) -> Path:
     """One spelling per object: `__dict__`/`__class__` dropped, shell and globals named."""
-    if "__globals__" in path:
-        path = (GLOBALS, *path[len(path) - path[::-1].index("__globals__") :])
+    for part, root in (
+        ("__globals__", GLOBALS),
+        ("f_globals", GLOBALS),
+        ("f_builtins", "builtins"),
+    ):
+        if part in path:  # a function's or a frame's namespace: the notebook's, or builtins
+            path = (root, *path[len(path) - path[::-1].index(part) :])
     path = tuple(part for part in path if part not in ("__dict__", "__class__"))
     for cls in _SHELL_CLASSES:
         if path[: len(cls)] == cls:
@@ -912,6 +925,8 @@ class _Walker:
             elif isinstance(current, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
                 self.comprehension(current)
                 continue
+            elif isinstance(current, ast.Constant) and isinstance(current.value, str):
+                self.code_in_string(current, current.value)
             stack.extend(reversed(list(ast.iter_child_nodes(current))))
 
     def comprehension(
@@ -938,6 +953,16 @@ class _Walker:
         receiver = self.resolve(node.func.value) if isinstance(node.func, ast.Attribute) else None
         if method is not None and receiver is None and func is not None:
             func = None if func[-1] in ("run_cell", "run_cell_async") else func  # a guess
+        if func in _OPERATOR_ITEMS and len(node.args) >= 2:
+            self.operator_item(node, func)
+            return
+        if method in _MUTATORS and receiver in _BUILTIN_TYPES and node.args:
+            # `dict.__setitem__(globals(), 'abs', f)`: the first argument is the receiver.
+            receiver = self.resolve(node.args[0])
+            node = ast.copy_location(ast.Call(node.func, node.args[1:], node.keywords), node)
+            if receiver is not None:
+                self.mutation(node, method, receiver)
+            return
         if func in (("builtins", "setattr"), ("builtins", "delattr")) or (
             func is not None and func[-1] in ("__setattr__", "__delattr__") and len(func) > 1
         ):
@@ -950,6 +975,16 @@ class _Walker:
             self.record(node, "mutate", ("sys", "modules"), node.func, exact=False)
         elif func is not None and _call_what(func) is not None:
             self.record(node, "call", func, node.func)
+
+    def operator_item(self, node: ast.Call, func: Path) -> None:
+        """`operator.setitem(ns, 'abs', f)` and `operator.delitem(...)`."""
+        base = self.resolve(node.args[0])
+        if base is None:
+            return
+        key = self.string(node.args[1])
+        kind: ChangeKind = "delete" if func[-1] == "delitem" else "store"
+        path = _normalise((*base, key)) if key is not None else base
+        self.record(node, kind, path, node, exact=key is not None)
 
     def attribute_call(self, node: ast.Call, func: Path, receiver: Path | None) -> None:
         """`setattr(obj, 'name', v)`, `object.__setattr__(obj, ...)`, `obj.__setattr__(...)`."""
@@ -1035,6 +1070,22 @@ class _Walker:
             self.changes.append(
                 Change(change.cell, line, change.kind, change.target, change.shown, change.exact)
             )
+
+    def code_in_string(self, node: ast.Constant, text: str) -> None:
+        """A string that is code touching the machinery: it may be written to a file and run."""
+        if len(self.following) >= _MAX_FOLLOW or not _sensitive(text):
+            return
+        tree = _parse(textwrap.dedent(text))
+        if tree is None:
+            return
+        inner = _Walker(self.cell, 0, _Scope(self.scope), (*self.following, "<string>"))
+        inner.statements(tree.body)
+        line = self.offset + node.lineno
+        self.changes.extend(
+            Change(self.cell, line, c.kind, c.target, f"code in a string ({c.shown})", c.exact)
+            for c in inner.changes
+            if c.kind != "bind"
+        )
 
     def string(self, node: ast.expr | None) -> str | None:
         """The value of a string expression made only of constants, else None."""
