@@ -534,3 +534,12 @@ def test_compare_after_the_base_moved_is_diverged(gh: FakeGitHub) -> None:
     assert (compared["status"], compared["ahead_by"], compared["behind_by"]) == ("diverged", 1, 1)
     assert [f["filename"] for f in compared["files"]] == ["submissions/alice/a1.ipynb"]
     assert number == 1
+
+
+def test_a_pr_from_a_deleted_fork_has_a_null_head_repo(gh: FakeGitHub) -> None:
+    number = gh.open_pull("alice", head_repo=None)
+    _, _, listed = call(gh, "GET", "pulls")
+    _, _, pull = call(gh, "GET", f"pulls/{number}")
+    assert listed[0]["head"]["repo"] is None
+    assert pull["head"]["repo"] is None
+    assert pull["base"]["repo"]["full_name"] == "d2l/study-group"
