@@ -205,6 +205,8 @@ _SHELL_ONLY = frozenset(
 _KERNEL_ONLY = frozenset({"shell_handlers", "control_handlers", "do_execute"})
 # How deep calls of the notebook's own functions are followed with their arguments.
 _MAX_FOLLOW = 3
+# Splits text into words: ASCII that is neither a letter, a digit nor `_` becomes a space.
+_PUNCTUATION_TO_SPACE = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
 _OPERATOR_ITEMS = frozenset({("operator", "setitem"), ("operator", "delitem")})
 _BUILTIN_TYPES = frozenset(
     {("builtins", name) for name in ("dict", "list", "set", "object", "type")}
@@ -502,8 +504,7 @@ def _unreadable(cell: Cell, text: str, offset: int) -> list[Change]:
 
 def _sensitive(text: str) -> set[str]:
     """The sensitive names a text mentions (for code `ast` cannot read)."""
-    cleaned = "".join(ch if ch.isalnum() or ch == "_" else " " for ch in text)
-    words = set(cleaned.split())
+    words = set(text.translate(_PUNCTUATION_TO_SPACE).split())
     found = words & _SENSITIVE_WORDS
     if {"sys", "modules"} <= words:
         found.add("sys.modules")
