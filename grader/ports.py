@@ -44,14 +44,20 @@ class Forge(Protocol):
 
     def list_open_pulls(self) -> list[PullRequest]: ...
 
-    def find_pull_by_head(
+    def find_pulls_by_head(
         self, sha: str, head_repo: str | None, head_ref: str | None = None
-    ) -> PullRequest | None:
-        """The open PR whose head is `sha` (from `head_repo` when given).
+    ) -> list[PullRequest]:
+        """The open PRs whose head is `sha` (from `head_repo` when given): usually one,
+        but anyone may open a PR from someone else's public fork branch.
 
-        When the PR has moved on since (a newer push), the open PR from the same
+        When none has that head any more (a newer push), the open PRs from the same
         head repository and branch, so an older run's facts are not lost.
         """
+        ...
+
+    def changed_files(self, base: str, head: str) -> list[ChangedFile] | None:
+        """The files commit `head` changes since its merge base with branch `base`,
+        with their git modes at `head`; None when the forge cannot list them all."""
         ...
 
     def read_file(self, path: str, ref: str) -> bytes | None: ...
@@ -97,6 +103,14 @@ class Forge(Protocol):
         ...
 
     def first_graded_at(self, sha: str) -> datetime | None: ...
+
+    def add_reaction(self, comment_id: int, content: str) -> None:
+        """React to an issue or PR comment (`content`: "+1", "rocket", ...); idempotent."""
+        ...
+
+    def rerun_grade(self, sha: str) -> int | None:
+        """Re-run the latest grade-workflow run of commit `sha`; its run id, None if none."""
+        ...
 
 
 class SimulatedForge(Forge, Protocol):

@@ -184,7 +184,10 @@ def test_row_26_missing_labels_are_created(world: World, command: str) -> None:
 def test_row_27_more_than_100_prs_comments_and_files(
     world: World, real_artifacts: dict[str, Path]
 ) -> None:
-    data = [PullFile(f"submissions/alice/data/{n:03d}.csv", content=b"1") for n in range(150)]
+    data = [
+        PullFile(f"submissions/alice/.ipynb_checkpoints/{n:03d}-checkpoint.ipynb")
+        for n in range(150)
+    ]
     number, event = world.submit("alice", "a" * 40, extra=data)
     for n in range(120):  # alice's PR is now the least recently updated, on page 2
         world.gh.open_pull(f"other{n}", f"{n + 1:040x}", head_ref=f"b{n}")
@@ -193,7 +196,9 @@ def test_row_27_more_than_100_prs_comments_and_files(
     assert world.publish(real_artifacts["complete"], event) == OK
     assert world.gh.labels_on(number) == ["complete"]
     assert world.gh.count("GET", r"/pulls$") == 2
-    assert world.gh.count("GET", rf"/pulls/{number}/files$") == 2
+    # The run is judged by its own commit: one compare lists all 151 files at once.
+    assert world.gh.count("GET", r"/compare/") == 1
+    assert world.gh.count("GET", rf"/pulls/{number}/files$") == 0
     # The bot's comment is the 131st: a later publish must find it, not add another.
     _, second = world.submit("alice", "b" * 40, number=number, extra=data)
     assert world.publish(real_artifacts["complete"], second) == OK

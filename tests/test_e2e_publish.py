@@ -107,10 +107,13 @@ def test_row_4_rename_out_of_another_folder_is_rejected(
         content=COMPLETE,
         previous_filename="submissions/bob/a1.ipynb",
     )
-    number = world.gh.open_pull("alice", "r" * 40, [moved], created_at=ON_TIME, head_ref="x")
-    world.gh.add_workflow_run("r" * 40, ON_TIME, head_repo="alice/study-group", head_branch="x")
+    # A rename out of bob's folder: bob's notebook is on the default branch (GitHub's
+    # compare reports the rename from the base's tree).
+    world.gh.add_file("main", "submissions/bob/a1.ipynb", COMPLETE)
+    number = world.gh.open_pull("alice", "e" * 40, [moved], created_at=ON_TIME, head_ref="x")
+    world.gh.add_workflow_run("e" * 40, ON_TIME, head_repo="alice/study-group", head_branch="x")
     event = workflow_run_event(
-        world.gh, head_sha="r" * 40, head_repo="alice/study-group", created_at=ON_TIME,
+        world.gh, head_sha="e" * 40, head_repo="alice/study-group", created_at=ON_TIME,
         head_branch="x",
     )  # fmt: skip
     assert world.publish(real_artifacts["complete"], event) == OK

@@ -156,15 +156,25 @@ def test_open_pulls_leave_out_closed_ones(world: Driver) -> None:
     assert sorted(p.number for p in world.forge.list_open_pulls()) == [numbers[0], numbers[2]]
 
 
-def test_find_pull_by_head(world: Driver) -> None:
+def test_find_pulls_by_head(world: Driver) -> None:
     number = world.open_pull("alice", {NB: b"x"})
     pull = world.forge.get_pull(number)
     assert pull.head_repo is not None
-    found = world.forge.find_pull_by_head(pull.head_sha, pull.head_repo)
-    assert found is not None
-    assert found.number == number
-    assert world.forge.find_pull_by_head(pull.head_sha, "mallory/course") is None
-    assert world.forge.find_pull_by_head("e" * 40, None) is None
+    found = world.forge.find_pulls_by_head(pull.head_sha, pull.head_repo)
+    assert [p.number for p in found] == [number]
+    assert world.forge.find_pulls_by_head(pull.head_sha, "mallory/course") == []
+    assert world.forge.find_pulls_by_head("e" * 40, None) == []
+
+
+def test_changed_files_of_a_commit(world: Driver) -> None:
+    number = world.open_pull("alice", {NB: b"x"})
+    first = world.forge.get_pull(number).head_sha
+    other = "submissions/alice/section-02.ipynb"
+    second = world.push(number, {other: b"y"})
+    assert [(f.path, f.status, f.mode) for f in world.forge.changed_files("main", first) or []] == [
+        (NB, "added", "100644")
+    ]
+    assert sorted(f.path for f in world.forge.changed_files("main", second) or []) == [NB, other]
 
 
 # --- labels --------------------------------------------------------------------------------

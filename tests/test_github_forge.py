@@ -145,16 +145,15 @@ def test_list_open_pulls_paginates(gh: FakeGitHub, forge: GitHubForge) -> None:
     assert len(cost(gh)) == 2
 
 
-def test_find_pull_by_head_reads_one_page(gh: FakeGitHub, forge: GitHubForge) -> None:
+def test_find_pulls_by_head_reads_one_page(gh: FakeGitHub, forge: GitHubForge) -> None:
     numbers = [gh.open_pull(f"s{i}") for i in range(150)]
     gh.push(numbers[3], "b" * 40)
     gh.clear_log()
-    found = forge.find_pull_by_head("b" * 40, "S3/Study-Group")
-    assert found is not None
-    assert found.number == numbers[3]
+    found = forge.find_pulls_by_head("b" * 40, "S3/Study-Group")
+    assert [p.number for p in found] == [numbers[3]]
     assert len(cost(gh)) == 1
-    assert forge.find_pull_by_head("b" * 40, "mallory/study-group") is None
-    assert forge.find_pull_by_head("c" * 40, None) is None
+    assert forge.find_pulls_by_head("b" * 40, "mallory/study-group") == []
+    assert forge.find_pulls_by_head("c" * 40, None) == []
 
 
 def test_list_pull_files_with_modes(gh: FakeGitHub, forge: GitHubForge) -> None:

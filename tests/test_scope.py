@@ -40,13 +40,7 @@ def added(path: str, mode: str | None = "100644") -> ChangedFile:
                 ("section-03", "submissions/alice/section-03.ipynb"),
             ],
         ),
-        # other files in one's own folder are fine and not submissions
-        (
-            [added("submissions/alice/data.txt"), added("submissions/alice/section-01.ipynb")],
-            [("section-01", "submissions/alice/section-01.ipynb")],
-        ),
-        ([added("submissions/alice/data/train.csv")], []),
-        ([added("submissions/alice/README.md", mode="100755")], []),
+        # Jupyter's checkpoints are notebooks too, and not submissions
         ([added("submissions/alice/.ipynb_checkpoints/section-01-checkpoint.ipynb")], []),
         # removals in one's own folder are fine but submit nothing
         ([ChangedFile("submissions/alice/section-01.ipynb", "removed")], []),
@@ -102,9 +96,9 @@ def test_accepted(files: list[ChangedFile], notebooks: list[tuple[str, str]]) ->
         (ChangedFile("course.yml", "modified"), "course configuration"),
         (ChangedFile("Course.yml", "modified"), "course configuration"),
         (added("Makefile"), "outside your folder"),
-        (added("section-01.ipynb"), "outside your folder"),
-        (added("submissions/section-01.ipynb"), "outside your folder"),
-        (added("Submissions/alice/section-01.ipynb"), "outside your folder"),
+        (added("section-01.ipynb"), "move it to submissions/alice/section-01.ipynb"),
+        (added("submissions/section-01.ipynb"), "move it to submissions/alice/section-01.ipynb"),
+        (added("Submissions/alice/section-01.ipynb"), "move it to submissions/alice/section-01"),
         # THREATS 4: another student's folder, also by rename or removal
         (added("submissions/bob/section-01.ipynb"), "another student's folder (submissions/bob/)"),
         (ChangedFile("submissions/bob/section-01.ipynb", "removed"), "another student's folder"),
@@ -223,3 +217,48 @@ def test_accepts_a_mapping_of_assignments() -> None:
     ids = {"section-01": object()}
     result = check_scope("alice", [added("submissions/alice/section-01.ipynb")], ids)
     assert result.notebooks == (("section-01", "submissions/alice/section-01.ipynb"),)
+
+
+# --- THREATS 40: only the files the course allows ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "submissions/alice/data.txt",
+        "submissions/alice/weights.pkl",
+        "submissions/alice/x.npy",
+        "submissions/alice/model.pt",
+        "submissions/alice/helpers.py",
+        "submissions/alice/data/train.csv",
+        "submissions/alice/README.md",
+    ],
+)
+def test_files_beside_a_notebook_are_out_of_scope_by_default(path: str) -> None:
+    files = [added("submissions/alice/section-01.ipynb"), added(path)]
+    result = check_scope("alice", files, IDS)
+    assert result.notebooks == ()
+    assert [r for r in result.reasons if r.startswith(f"{path}: only notebooks")], result.reasons
+
+
+def test_files_the_course_allows_are_in_scope() -> None:
+    files = [
+        added("submissions/alice/section-01.ipynb"),
+        added("submissions/alice/data/train.csv"),
+        added("submissions/alice/notes.md"),
+    ]
+    result = check_scope("alice", files, IDS, allowed=("*.ipynb", "data/*.csv", "*.md"))
+    assert result.reasons == ()
+    assert result.notebooks == (("section-01", "submissions/alice/section-01.ipynb"),)
+    pickle = [*files, added("submissions/alice/data/x.pkl")]
+    found = check_scope("alice", pickle, IDS, allowed=("*.ipynb", "data/*.csv", "*.md"))
+    assert found.reasons == (
+        "submissions/alice/data/x.pkl: only files matching `*.ipynb`, `data/*.csv`, `*.md` may "
+        "be in submissions/alice/; remove this file from the pull request (a notebook must not "
+        "need files beside it).",
+    )
+
+
+def test_removing_a_file_the_course_does_not_allow_is_fine() -> None:
+    result = check_scope("alice", [ChangedFile("submissions/alice/x.pkl", "removed")], IDS)
+    assert result.ok

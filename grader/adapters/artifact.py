@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.adapters.runner import read_cells
-from grader.core.codec import decode_evaluation, encode_evaluation, loads_json
+from grader.core.codec import check_depth, decode_evaluation, encode_evaluation, loads_json
 from grader.core.evidence import Evidence, GradedNotebook
 from grader.core.model import Cell
 
@@ -130,7 +130,14 @@ def load_evidence(folder: Path) -> Evidence:
 
 
 def read_committed_cells(data: bytes) -> list[Cell] | None:
-    """The committed notebook's cells, parsed exactly as the runner parsed them."""
+    """The committed notebook's cells, parsed exactly as the runner parsed them.
+
+    None when it cannot be read, deep nesting included (THREATS 45).
+    """
+    try:
+        check_depth(data)
+    except ValueError:
+        return None
     with tempfile.TemporaryDirectory(prefix="grader-committed-") as tmp:
         path = Path(tmp) / "committed.ipynb"
         path.write_bytes(data)

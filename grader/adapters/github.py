@@ -2,9 +2,10 @@
 
 Requests per call, for the per-push budget (ARCHITECTURE 5); pages hold 100:
 
-    get_pull 1, find_pull_by_head 1 (open PRs newest-updated first, stops at
-    the match), list_open_pulls 1 per page, list_pull_files 1 per page + 1
-    recursive tree, read_file 1 (+1 blob over 1 MB), ensure_labels 1 + 1 per
+    get_pull 1, find_pulls_by_head 1 (open PRs newest-updated first, stops at
+    the end of the page of the first match), list_open_pulls 1 per page,
+    list_pull_files 1 per page + 1 recursive tree, changed_files 1 compare +
+    1 recursive tree, read_file 1 (+1 blob over 1 MB), ensure_labels 1 + 1 per
     missing label, add_labels/remove_label/set_labels 1 (0 when nothing to
     add), bot_comments 1 per page, create_comment/create_issue 1,
     edit_comment/edit_issue/delete_comment 1, find_issue 1, permission 1,
@@ -56,6 +57,8 @@ ROLES = frozenset({"admin", "maintain", "write", "triage", "read", "none"})
 LABEL_COLOR = "ededed"
 THROTTLED = (403, 429)
 POST_BACKOFF = (1.0, 2.0, 4.0)  # seconds between re-posts after a lost answer
+PAGE = 100  # items per page of every listing
+MAX_COMPARE_FILES = 300  # GitHub's compare lists no more files than this
 
 Sleep = Callable[[float], None]
 T = TypeVar("T")
@@ -139,7 +142,7 @@ class GitHubForge:
         self._gh = Github(
             auth=Auth.Token(settings.token),
             base_url=settings.api_url,
-            per_page=100,
+            per_page=PAGE,
             retry=retry or ForgeRetry(sleep=sleep),
             lazy=True,  # objects are fetched only when read: no hidden requests
             seconds_between_requests=0.25 if throttle else None,
@@ -194,22 +197,43 @@ class GitHubForge:
     def list_open_pulls(self) -> list[PullRequest]:
         return [_pull(p) for p in self._repo.get_pulls(state="open")]
 
-    def find_pull_by_head(
+    def find_pulls_by_head(
         self, sha: str, head_repo: str | None, head_ref: str | None = None
     ) -> PullRequest | None:
         # A push updates its PR, so the newest-updated first page nearly always has it.
         pulls = self._repo.get_pulls(state="open", sort="updated", direction="desc")
-        moved_on: PullRequest | None = None
-        for pull in map(_pull, pulls):
-            if not _same_repo(head_repo, pull.head_repo):
-                continue
-            if pull.head_sha == sha:
-                return pull
-            # Only with a known head repository: a bare branch name ("main",
-            # "patch-1") is shared by many forks.
-            if moved_on is None and head_repo and head_ref and pull.head_ref == head_ref:
-                moved_on = pull
-        return moved_on
+        exact: list[PullRequest] = []
+        moved_on: list[PullRequest] = []
+        for index, pull in enumerate(map(_pull, pulls)):
+            if _same_repo(head_repo, pull.head_repo):
+                if pull.head_sha == sha:
+                    exact.append(pull)
+                # Only with a known head repository: a bare branch name ("main",
+                # "patch-1") is shared by many forks.
+                elif head_repo and head_ref and pull.head_ref == head_ref:
+                    moved_on.append(pull)
+            if exact and index % PAGE == PAGE - 1:
+                break  # the end of the page where the first was found
+        return exact or moved_on
+
+    def changed_files(self, base: str, head: str) -> list[ChangedFile] | None:
+        """compare `base...head` (from the merge base), modes from one tree of `head`.
+
+        GitHub lists at most 300 files of a comparison: a commit that changes
+        that many cannot be judged file by file, so None.
+        """
+        try:
+            files = list(self._repo.compare(base, head).files)
+        except GithubException as exc:
+            if exc.status == 404:  # no such commit (force-pushed away and collected)
+                return None
+            raise
+        if len(files) >= MAX_COMPARE_FILES:
+            return None
+        if not files:
+            return []
+        modes = self._modes(head, {f.filename for f in files})
+        return [_changed(f, modes) for f in files]
 
     def list_pull_files(self, number: int) -> list[ChangedFile]:
         """The PR's changes; `mode` comes from one recursive tree of the head commit."""
@@ -512,6 +536,7 @@ def _state_files(archive: bytes, prefix: str) -> dict[str, str]:
             handle = tar.extractfile(member)
             if handle is not None:
                 found[path] = handle.read().decode("utf-8")
+        base_ref=pull.base.ref,
     return found
 
 

@@ -177,14 +177,21 @@ class LocalForge:
         pulls = (self.get_pull(n) for n in self.pull_numbers())
         return [p for p in pulls if p.state == "open"]
 
-    def find_pull_by_head(
+    def find_pulls_by_head(
         self, sha: str, head_repo: str | None, head_ref: str | None = None
     ) -> PullRequest | None:
         candidates = [p for p in self.list_open_pulls() if head_repo in (None, p.head_repo)]
         exact = [p for p in candidates if p.head_sha == sha]
         moved_on = [p for p in candidates if head_repo and head_ref and p.head_ref == head_ref]
-        found = exact or moved_on
-        return found[0] if found else None
+        return exact or moved_on
+
+    def changed_files(self, base: str, head: str) -> list[ChangedFile] | None:
+        """A local PR's commits all start from an empty base: every file of `head` is added."""
+        for number in self.pull_numbers():
+            tree = self._pull_data(number)["trees"].get(head)
+            if tree is not None:
+                return [ChangedFile(path=p, status="added", mode="100644") for p in sorted(tree)]
+        return None
 
     def read_file(self, path: str, ref: str) -> bytes | None:
         for number in self.pull_numbers():

@@ -8,7 +8,7 @@ from grader.app.context import Context
 from grader.app.views import refresh_pr_view
 from grader.core.history import EPOCH
 from grader.core.model import Submission
-from grader.core.scope import check_scope
+from grader.core.scope import course_scope
 
 
 def reconcile(ctx: Context, now: datetime) -> int:
@@ -20,7 +20,7 @@ def reconcile(ctx: Context, now: datetime) -> int:
     """
     pulls = ctx.forge.list_open_pulls()
     for pr in pulls:
-        scope = check_scope(pr.author, ctx.forge.list_pull_files(pr.number), ctx.course.assignments)
+        scope = course_scope(ctx.course, pr.author, ctx.forge.list_pull_files(pr.number))
         if scope.reasons or not scope.notebooks:
             continue
         history = ctx.ledger.history(pr.author)

@@ -10,10 +10,17 @@ from functools import partial
 from grader.app.context import Context, Outcome
 from grader.app.views import refresh_pr_view, upsert_sticky
 from grader.core import notices
-from grader.core.evidence import Evidence, check_evidence, missing_result, static_problems
+from grader.core.evidence import (
+    Evidence,
+    check_evidence,
+    missing_result,
+    static_problems,
+    unreadable_result,
+)
 from grader.core.history import StudentHistory, record_submission
 from grader.core.model import Assignment, Cell, Evaluation, PullRequest, Submission
-from grader.core.scope import ScopeResult, check_scope
+from grader.core.runs import workflow_file
+from grader.core.scope import ScopeResult, course_scope
 from grader.core.view import first_view
 
 GRADE_WORKFLOW = ".github/workflows/grade.yml"
@@ -32,6 +39,28 @@ class GradeRun:
     head_repo: str | None
     created_at: datetime | None
     head_ref: str | None = None
+    repository: str = ""  # owner/name of the repository the run belongs to
+    conclusion: str | None = "success"
+
+
+# Why a grade run that did not succeed cannot be recorded, by its conclusion.
+UNFINISHED = {
+    "action_required": (
+        "The grade run is waiting for approval: GitHub asks a maintainer to approve "
+        "workflow runs of pull requests from people who have not contributed before."
+    ),
+    "cancelled": "The grade run was cancelled before it finished.",
+    "timed_out": "The grade run ran out of time before it finished.",
+    "failure": "The grade run failed before it finished.",
+    "startup_failure": "The grade run could not start.",
+}
+
+
+def unfinished(conclusion: str | None) -> str | None:
+    """Why a run with this conclusion is no grade; None for a successful run."""
+    if conclusion == "success":
+        return None
+    return UNFINISHED.get(conclusion or "", f"The grade run ended as {conclusion!r}.")
 
 
 def handle_submission(
@@ -42,20 +71,29 @@ def handle_submission(
 ) -> Outcome:
     """Record what grading found for the PR's head commit and update the PR's view."""
     pr = ctx.forge.get_pull(number)
-    scope = check_scope(pr.author, ctx.forge.list_pull_files(number), ctx.course.assignments)
+    files = ctx.forge.list_pull_files(number)
+    scope = course_scope(ctx.course, pr.author, files)
     refusal = refuse(ctx, pr, scope)
     if refusal is not None:
         return refusal
     return record_graded(ctx, pr, scope, evaluations, graded_at)
 
 
-def refuse(ctx: Context, pr: PullRequest, scope: ScopeResult) -> Outcome | None:
-    """Reject out-of-scope PRs and students not on a non-empty roster, with a comment."""
+def refuse(
+    ctx: Context, pr: PullRequest, scope: ScopeResult, *, notify: bool = True
+) -> Outcome | None:
+    """Reject out-of-scope PRs and students not on a non-empty roster.
+
+    `notify`: say so in the PR's comment (not for a commit the PR has moved on from:
+    the comment shows its newer head).
+    """
     if scope.reasons:
-        upsert_sticky(ctx, pr.number, notices.scope_rejection(scope.reasons))
+        if notify:
+            upsert_sticky(ctx, pr.number, notices.scope_rejection(scope.reasons))
         return Outcome("rejected: " + "; ".join(scope.reasons))
     if ctx.course.roster and pr.author.lower() not in ctx.course.roster:
-        upsert_sticky(ctx, pr.number, notices.not_on_roster(pr.author))
+        if notify:
+            upsert_sticky(ctx, pr.number, notices.not_on_roster(pr.author))
         return Outcome(f"rejected: {pr.author} is not on the roster")
     return None
 
@@ -94,40 +132,101 @@ def publish(
     read_cells: CellReader,
     grade_workflow: str = GRADE_WORKFLOW,
 ) -> Outcome:
-    """Validate a finished grade run against GitHub's own records, then record it."""
-    if run.workflow_path != grade_workflow:
+    """Validate a finished grade run against GitHub's own records, then record it.
+
+    The run is judged by its own commit: the files that commit changes since the
+    PR's base, and the notebooks at that commit, never by the PR's current files
+    (a `pull_request` run executes the PR's own workflow file, so a commit that
+    edited it must be rejected even after a later commit reverted the edit).
+    Each open PR with that head is judged on its own.
+    """
+    if workflow_file(run.workflow_path, run.repository) != grade_workflow:
         return Outcome(f"ignored: run of {run.workflow_path!r}, not {grade_workflow}")
     if run.event != "pull_request" or not run.head_sha:
         return Outcome("ignored: not a pull request run")
-    pr = ctx.forge.find_pull_by_head(run.head_sha, run.head_repo, run.head_ref)
-    if pr is None:
+    pulls = ctx.forge.find_pulls_by_head(run.head_sha, run.head_repo, run.head_ref)
+    if not pulls:
         return Outcome(f"ignored: no open pull request has head {run.head_sha}")
-    scope = check_scope(pr.author, ctx.forge.list_pull_files(pr.number), ctx.course.assignments)
-    refusal = refuse(ctx, pr, scope)
+    outcomes = [publish_to(ctx, pr, run, run.head_sha, evidence, read_cells) for pr in pulls]
+    if len(outcomes) == 1:
+        return outcomes[0]
+    return Outcome(
+        "; ".join(f"#{pr.number}: {o.message}" for pr, o in zip(pulls, outcomes, strict=True)),
+        tuple(s for o in outcomes for s in o.states),
+    )
+
+
+def publish_to(
+    ctx: Context,
+    pr: PullRequest,
+    run: GradeRun,
+    sha: str,
+    evidence: Evidence,
+    read_cells: CellReader,
+) -> Outcome:
+    """Judge the run of commit `sha` for one PR, and record it when it holds."""
+    current = sha == pr.head_sha  # only then may a notice replace the PR's comment
+    scope = commit_scope(ctx, pr, sha)
+    refusal = refuse(ctx, pr, scope, notify=current)
     if refusal is not None:
         return refusal
-    if evidence.kind == "missing":
-        return no_artifact(ctx, pr, run, evidence.reason)
-    committed = {
-        path: read_cells(ctx.forge.read_file(path, run.head_sha) or b"")
-        for _, path in scope.notebooks
-    }
+    missing = evidence.reason if evidence.kind == "missing" else None
+    reason = unfinished(run.conclusion) or missing
+    if reason is not None:
+        return no_result(ctx, pr, sha, reason)
+    committed = {p: read_cells(ctx.forge.read_file(p, sha) or b"") for _, p in scope.notebooks}
     problem = evidence.reason or check_evidence(scope, evidence.notebooks, committed)
     if problem:
-        static = [
-            static_problems(ctx.course.assignments[a], committed[p]) for a, p in scope.notebooks
-        ]
-        upsert_sticky(
-            ctx, pr.number, notices.evidence_invalid(problem, [x for xs in static for x in xs])
-        )
-        return Outcome(f"evidence invalid: {problem}")
+        return invalid(ctx, pr, scope, committed, problem, notify=current)
     assignments = [ctx.course.assignments[a] for a, _ in scope.notebooks]
-    graded_at = trusted_time(ctx, run.head_sha, run.created_at, assignments)
+    graded_at = trusted_time(ctx, sha, run.created_at, assignments)
     if graded_at is None:
         return Outcome("ignored: GitHub gave no time for this run")
+    evaluations = graded_evaluations(scope, evidence, committed)
+    return record_graded(ctx, pr, scope, evaluations, graded_at, sha=sha)
+
+
+def graded_evaluations(
+    scope: ScopeResult, evidence: Evidence, committed: Mapping[str, Sequence[Cell] | None]
+) -> dict[str, Evaluation]:
+    """The artifact's evaluations, except for notebooks that cannot be read as committed:
+    those are incomplete with their own problem, whatever the artifact says (THREATS 38)."""
     by_path = {n.path.lower(): n.evaluation for n in evidence.notebooks}
-    evaluations = {path: by_path[path.lower()] for _, path in scope.notebooks}
-    return record_graded(ctx, pr, scope, evaluations, graded_at, sha=run.head_sha)
+    return {
+        path: unreadable_result(a, path) if committed[path] is None else by_path[path.lower()]
+        for a, path in scope.notebooks
+    }
+
+
+def invalid(
+    ctx: Context,
+    pr: PullRequest,
+    scope: ScopeResult,
+    committed: Mapping[str, Sequence[Cell] | None],
+    problem: str,
+    *,
+    notify: bool,
+) -> Outcome:
+    """The artifact cannot be trusted: say so with what can be seen without running."""
+    if notify:
+        assignments = ctx.course.assignments
+        static = [static_problems(assignments[a], committed[p]) for a, p in scope.notebooks]
+        body = notices.evidence_invalid(problem, [x for xs in static for x in xs])
+        upsert_sticky(ctx, pr.number, body)
+    return Outcome(f"evidence invalid: {problem}")
+
+
+def commit_scope(ctx: Context, pr: PullRequest, sha: str) -> ScopeResult:
+    """The submission rules applied to what commit `sha` changes since the PR's base."""
+    files = ctx.forge.changed_files(pr.base_ref, sha)
+    if files is None:
+        return ScopeResult(
+            reasons=(
+                f"GitHub cannot list every file that commit {sha[:12]} changes (it changes "
+                "hundreds of files, or it is gone); a submission changes only your notebooks.",
+            )
+        )
+    return course_scope(ctx.course, pr.author, files)
 
 
 def trusted_time(
@@ -148,13 +247,13 @@ def trusted_time(
     return ctx.forge.first_graded_at(sha) or created_at
 
 
-def no_artifact(ctx: Context, pr: PullRequest, run: GradeRun, reason: str) -> Outcome:
+def no_result(ctx: Context, pr: PullRequest, sha: str, reason: str) -> Outcome:
     """Say that grading did not finish; the record, and so the labels, stay as they are.
 
     An older run of a PR that has moved on (its artifact expired, say) changes nothing:
     the PR's comment shows a newer push.
     """
-    if run.head_sha != pr.head_sha:
-        return Outcome(f"ignored: no artifact for {run.head_sha}, an older head of #{pr.number}")
+    if sha != pr.head_sha:
+        return Outcome(f"ignored: no result for {sha}, an older head of #{pr.number}")
     upsert_sticky(ctx, pr.number, notices.missing_artifact(reason))
-    return Outcome(f"no artifact: {reason}")
+    return Outcome(f"no result: {reason}")

@@ -16,7 +16,7 @@ import re
 import zoneinfo
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 from grader.core import configcheck as check
@@ -47,8 +47,10 @@ COURSE_KEYS = (
     "tracking_issue",
     "execution",
     "requirements",
+    "submission_files",
+    "enrollment_deadline",
 )
-CERTIFICATE_KEYS = ("min_complete_fraction", "require_final_project")
+CERTIFICATE_KEYS = ("min_complete_fraction", "require_final_project", "require_enrollment")
 LABEL_KEYS = ("complete", "incomplete", "late")
 TRACKING_KEYS = ("title",)
 EXECUTION_KEYS = (
@@ -110,7 +112,50 @@ def _course(r: Report, data: object, known: Collection[str]) -> CourseConfig:
         tracking_issue_title=get("tracking_issue", _tracking, "Progress tracker"),
         execution=get("execution", _execution, ExecutionLimits()),
         notebook_requirements=get("requirements", _requirements, None),
+        submission_files=get("submission_files", _file_patterns, ("*.ipynb",)),
+        enrollment_deadline=get("enrollment_deadline", _optional_moment, None),
     )
+
+
+def _optional_moment(r: Report, path: str, value: object) -> datetime | None:
+    """An aware date-time (YAML's or ISO 8601 text), or null for "never"."""
+    if value is None:
+        return None
+    moment: object = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            moment = None
+    if isinstance(moment, datetime) and moment.utcoffset() is not None:
+        return moment
+    if isinstance(moment, datetime):
+        r.error(path, f"{moment.isoformat()} has no UTC offset; write e.g. {moment.isoformat()}Z")
+    else:
+        r.error(
+            path,
+            f"expected a date-time with a UTC offset, e.g. 2020-08-08T23:59:00-12:00, or null; "
+            f"got {check.describe(value)}",
+        )
+    return None
+
+
+def _file_patterns(r: Report, path: str, value: object) -> tuple[str, ...] | None:
+    """Glob patterns (`*.ipynb`, `data/*.csv`) of files a submission folder may hold."""
+    found = check.items(r, path, value)
+    if found is None:
+        return None
+    patterns = []
+    for i, item in enumerate(found):
+        pattern = check.text(r, f"{path}[{i}]", item)
+        if pattern is not None and (pattern.startswith("/") or ".." in pattern.split("/")):
+            where = f"{path}[{i}]"
+            r.error(where, "a pattern is relative to submissions/<login>/; drop '/' and '..'")
+        elif pattern is not None:
+            patterns.append(pattern)
+    if not patterns and not found:
+        r.error(path, 'list at least one pattern, e.g. ["*.ipynb"]')
+    return tuple(patterns)
 
 
 def _timezone(r: Report, path: str, value: object) -> str | None:
@@ -217,9 +262,11 @@ def _certificate(r: Report, path: str, value: object) -> CertificateRule | None:
     default = CertificateRule()
     fraction = check.get(r, table, path, "min_complete_fraction", _fraction, None)
     project = check.get(r, table, path, "require_final_project", check.flag, None)
+    enrollment = check.get(r, table, path, "require_enrollment", check.flag, None)
     return CertificateRule(
         min_complete_fraction=default.min_complete_fraction if fraction is None else fraction,
         require_final_project=default.require_final_project if project is None else project,
+        require_enrollment=default.require_enrollment if enrollment is None else enrollment,
     )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "check_evidence",
     "missing_result",
     "static_problems",
+    "unreadable_result",
 ]
 
 EvidenceKind = Literal["graded", "invalid", "missing"]
@@ -70,16 +71,22 @@ def check_evidence(
     notebooks: Sequence[GradedNotebook],
     committed: Mapping[str, Sequence[Cell] | None],
 ) -> str | None:
-    """Why the graded notebooks do not match the committed ones, or None."""
+    """Why the graded notebooks do not match the committed ones, or None.
+
+    A committed notebook that cannot be read (`None`) needs no evidence: it is
+    incomplete whatever the artifact says (`unreadable_result`).
+    """
     by_path = {n.path.lower(): n for n in notebooks}
     for assignment_id, path in scope.notebooks:
+        cells = committed.get(path)
+        if cells is None:
+            continue
         graded = by_path.get(path.lower())
         if graded is None:
             return f"the grading result has no entry for {path}"
         if graded.evaluation.assignment != assignment_id:
             return f"the grading result for {path} is for another assignment"
-        cells = committed.get(path)
-        if cells is not None and cell_hashes(cells) != graded.cell_hashes:
+        if cell_hashes(cells) != graded.cell_hashes:
             return f"the executed cells of {path} differ from the committed notebook"
     return None
 
@@ -93,6 +100,18 @@ def static_problems(assignment: Assignment, cells: Sequence[Cell] | None) -> lis
         for x in found.exercises
         if x.status in ("missing", "empty")
     ]
+
+
+def unreadable_result(assignment: str, path: str) -> Evaluation:
+    """The committed notebook cannot be read: incomplete, whatever an artifact says."""
+    return Evaluation(
+        assignment=assignment,
+        status="incomplete",
+        problems=(
+            f"The committed {path} cannot be read as a notebook (not JSON, not a notebook, "
+            "or nested too deeply). Open it in Jupyter or Colab, save it again and push.",
+        ),
+    )
 
 
 def missing_result(assignment: str, path: str) -> Evaluation:

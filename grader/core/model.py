@@ -54,6 +54,8 @@ class ExecutionLimits:
 class CertificateRule:
     min_complete_fraction: Fraction = Fraction(4, 5)
     require_final_project: bool = True
+    # only enrolled students (the roster, or `/grader enroll`) can be eligible
+    require_enrollment: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,10 @@ class CourseConfig:
     # assignment id -> Assignment, in deadline order
     assignments: Mapping[str, Assignment] = field(default_factory=dict)
     notebook_requirements: str | None = None
+    # `/grader enroll` after this moment is refused; None: enrollment never closes
+    enrollment_deadline: datetime | None = None
+    # glob patterns of the files a submission folder may hold (THREATS 40)
+    submission_files: tuple[str, ...] = ("*.ipynb",)
 
     @property
     def grace(self) -> timedelta:
@@ -180,7 +186,20 @@ class Regrade:
     evaluation: Evaluation
 
 
-Event = Submission | Override | Extension | Regrade
+@dataclass(frozen=True)
+class Undo:
+    """A TA took back their own latest command still in force on this record.
+
+    Nothing is deleted (the ledger is history): the undone command stays, and
+    replaying the events skips it. Which command is undone follows from the
+    order of events alone: the latest one by the same TA not already undone.
+    """
+
+    at: datetime
+    by: str
+
+
+Event = Submission | Override | Extension | Regrade | Undo
 
 Feedback = Literal["none", "full", "late-note", "window-closed"]
 
@@ -208,12 +227,38 @@ class ProjectPresented:
 
 
 @dataclass(frozen=True)
+class Enrolled:
+    """The student enrolled themselves with `/grader enroll` (`by` is the student)."""
+
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class Disqualified:
+    """A TA made the student ineligible for the certificate (`/grader disqualify`).
+
+    No reason is ever stored: the ledger is public, and so is anything derived from it.
+    """
+
+    at: datetime
+    by: str
+
+
+# Facts about the student rather than one assignment; an Undo here takes back
+# the TA's latest disqualification or project mark (`StudentHistory.project`).
+StandingEvent = Enrolled | Disqualified | Undo
+
+
+@dataclass(frozen=True)
 class Certificate:
     student: str
     complete: int
     counted: int
     project: bool
     eligible: bool
+    enrolled: bool = True  # on the roster or enrolled by command
+    disqualified: bool = False  # a TA decision; never with a public reason
 
 
 # --- forge values (plain data; the Forge protocol lives in grader/ports.py) ---
@@ -229,6 +274,7 @@ class PullRequest:
     labels: tuple[str, ...] = ()
     title: str = ""
     head_ref: str = ""  # the head branch name
+    base_ref: str = "main"  # the branch the PR merges into
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@
 A pull request may change only files under `submissions/<author>/`, where the
 folder name equals the author's login compared case-insensitively (ASCII only,
 so no Unicode lookalike passes). Notebooks sit directly in that folder and are
-named `<assignment-id>.ipynb`; other files (data a notebook reads) are allowed
-there, and so are removals, which submit nothing. Jupyter's
-`.ipynb_checkpoints/` folders are allowed and ignored.
+named `<assignment-id>.ipynb`. Other files in the folder must match one of the
+course's `submission_files` patterns (default: notebooks only): a pickle or a
+checkpoint beside a notebook can run code when loaded (THREATS 40). Removals
+submit nothing and are allowed. Jupyter's `.ipynb_checkpoints/` notebooks are
+ignored.
 
 Anything else rejects the whole PR: no grade, and reasons in plain words.
 """
@@ -15,10 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
-from grader.core.model import ChangedFile
+from grader.core.model import ChangedFile, CourseConfig
 
-__all__ = ["ScopeResult", "check_scope"]
+__all__ = ["ScopeResult", "check_scope", "course_scope"]
 
 SUBMISSIONS = "submissions"
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -49,15 +52,22 @@ class ScopeResult:
 
 
 def check_scope(
-    author: str, files: Sequence[ChangedFile], assignment_ids: Collection[str]
+    author: str,
+    files: Sequence[ChangedFile],
+    assignment_ids: Collection[str],
+    allowed: Sequence[str] = ("*.ipynb",),
 ) -> ScopeResult:
-    """Check every changed file of a PR by `author` against the submission rules."""
+    """Check every changed file of a PR by `author` against the submission rules.
+
+    `allowed`: glob patterns (relative to the student's folder) of the files the
+    folder may hold.
+    """
     if not _LOGIN.match(author):
         return ScopeResult(
             reasons=(f"{author!r} is not a GitHub user login; only students submit.",)
         )
     ids = frozenset(assignment_ids)
-    reasons = [reason for file in files for reason in _file_reasons(author, file, ids)]
+    reasons = [r for file in files for r in _file_reasons(author, file, ids, tuple(allowed))]
     notebooks = [nb for file in files if (nb := _notebook(author, file, ids)) is not None]
     reasons.extend(_duplicates(notebooks))
     if reasons:
@@ -65,7 +75,9 @@ def check_scope(
     return ScopeResult(notebooks=tuple(notebooks))
 
 
-def _file_reasons(author: str, file: ChangedFile, ids: frozenset[str]) -> Iterator[str]:
+def _file_reasons(
+    author: str, file: ChangedFile, ids: frozenset[str], allowed: tuple[str, ...]
+) -> Iterator[str]:
     path = file.path
     odd = _odd_path(path)
     if odd is not None:
@@ -84,6 +96,21 @@ def _file_reasons(author: str, file: ChangedFile, ids: frozenset[str]) -> Iterat
         yield f"{path} is {_MODES[file.mode]}; commit the file itself instead."
     if file.status != "removed" and _is_notebook(parts):
         yield from _notebook_name_reasons(author, path, parts, ids)
+    elif file.status != "removed" and not _allowed("/".join(parts), allowed):
+        yield (
+            f"{path}: only {_patterns(allowed)} may be in {SUBMISSIONS}/{author}/; remove this "
+            "file from the pull request (a notebook must not need files beside it)."
+        )
+
+
+def _allowed(relative: str, allowed: tuple[str, ...]) -> bool:
+    return any(fnmatchcase(relative, pattern) for pattern in allowed)
+
+
+def _patterns(allowed: tuple[str, ...]) -> str:
+    if allowed == ("*.ipynb",):
+        return "notebooks (*.ipynb)"
+    return "files matching " + ", ".join(f"`{p}`" for p in allowed)
 
 
 def _odd_path(path: str) -> str | None:
@@ -125,6 +152,12 @@ def _outside(author: str, path: str) -> str:
     segments = path.split("/")
     if len(segments) >= 3 and segments[0] == SUBMISSIONS:
         return f"{path} is in another student's folder ({SUBMISSIONS}/{segments[1]}/); {own}."
+    if lowered.endswith(NOTEBOOK_SUFFIX):
+        name = segments[-1]
+        return (
+            f"{path} is not in your folder: move it to {SUBMISSIONS}/{author}/{name} "
+            f"(only files in {SUBMISSIONS}/{author}/ are graded)."
+        )
     return f"{path} is outside your folder; {own}."
 
 
@@ -184,3 +217,8 @@ def _capped(reasons: Sequence[str]) -> tuple[str, ...]:
         return tuple(reasons)
     rest = len(reasons) - MAX_REASONS
     return (*reasons[:MAX_REASONS], f"... and {rest} more problems like these.")
+
+
+def course_scope(course: CourseConfig, author: str, files: Sequence[ChangedFile]) -> ScopeResult:
+    """`check_scope` with the course's assignments and allowed submission files."""
+    return check_scope(author, files, course.assignments, course.submission_files)

@@ -108,7 +108,10 @@ class Description:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Description:
-        path = path or ensure_description()
+        """GitHub's description from `path`; without one, the pinned package's, parsed
+        once per process (the session's check and the tests share it)."""
+        if path is None:
+            return _pinned()
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
     def _resolve(self, node: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -203,6 +206,11 @@ class Description:
         if schema.get("type") != "array" or "items" not in schema:
             return None
         return where + "/items"
+
+
+@cache
+def _pinned() -> Description:
+    return Description.load(ensure_description())
 
 
 def _template_regex(template: str, multi: set[str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
