@@ -12,6 +12,7 @@ from grader.core.markdown import BODY_LIMIT
 from grader.core.model import (
     Assignment,
     Certificate,
+    CertificateRule,
     CourseConfig,
     Exercise,
     RecordState,
@@ -287,3 +288,22 @@ def test_no_students_and_no_assignments() -> None:
     assert "No assignments are configured yet." in page
     assert "No students yet." in page
     assert "mermaid" not in page
+
+
+def test_certificate_column_says_disqualified_and_not_enrolled() -> None:
+    rule = CertificateRule(require_enrollment=True)
+    config = course(1, certificate=rule)
+    certs = [
+        Certificate("alice", 1, 1, True, True),
+        Certificate("bob", 1, 1, True, False, enrolled=False),
+        Certificate("carol", 1, 1, True, False, disqualified=True),
+        Certificate("dave", 0, 1, False, False),
+    ]
+    (page,) = tracker_pages(course=config, states={}, certificates=certs, now=NOW)
+    verdicts = {row[0]: row[-1] for row in student_rows([page])}
+    assert verdicts == {
+        "alice": "🎓 yes",
+        "bob": "no: not enrolled",
+        "carol": "🚫 disqualified",
+        "dave": "no",
+    }

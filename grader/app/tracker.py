@@ -7,9 +7,8 @@ from datetime import datetime
 
 from grader.app.context import Context
 from grader.core import tracker
-from grader.core.history import StudentHistory, state_of
+from grader.core.history import StudentHistory, certificate_of, state_of
 from grader.core.model import Certificate, RecordState
-from grader.core.policy import certificate
 from grader.core.tracker import TRACKER_MARKER
 
 States = dict[tuple[str, str], RecordState]
@@ -31,23 +30,28 @@ def all_states(ctx: Context, histories: Mapping[str, StudentHistory], now: datet
 def all_certificates(
     ctx: Context, histories: Mapping[str, StudentHistory], states: States
 ) -> list[Certificate]:
+    """Every student's certificate, with every fact of their history (project,
+    enrollment, disqualification, and the undos of those)."""
+    empty = StudentHistory()
     return [
-        certificate(
+        certificate_of(
+            ctx.course,
             student,
             [states[(student, a)] for a in ctx.course.assignments],
-            ctx.course,
-            bool(histories.get(student, StudentHistory()).project),
+            histories.get(student, empty),
         )
         for student in students_of(ctx, histories)
     ]
 
 
 def facts_of(histories: Mapping[str, StudentHistory]) -> Iterator[datetime]:
-    """The time of every fact the ledger holds: hand-ins, TA commands, presentations."""
+    """The time of every fact the ledger holds: hand-ins, TA commands, presentations,
+    enrollments and disqualifications."""
     for history in histories.values():
         for events in history.assignments.values():
             yield from (e.at for e in events)
         yield from (p.at for p in history.project)
+        yield from (e.at for e in history.standing)
 
 
 def tracker_view(ctx: Context, now: datetime) -> list[str]:

@@ -365,15 +365,25 @@ def _student_row(
     cert = student.certificate
     project = "yes" if cert is not None and cert.project else "no"
     return table_row(
-        [_login_cell(student.login), *groups, f"{done}/{counted}{percent}", project, _verdict(cert)]
+        [
+            _login_cell(student.login),
+            *groups,
+            f"{done}/{counted}{percent}",
+            project,
+            _verdict(course, cert),
+        ]
     )
 
 
-def _verdict(certificate: Certificate | None) -> str:
+def _verdict(course: CourseConfig, certificate: Certificate | None) -> str:
     if certificate is None:
         return "no"
     if certificate.eligible:
         return "🎓 yes"
+    if certificate.disqualified:
+        return "🚫 disqualified"
+    if course.certificate.require_enrollment and not certificate.enrolled:
+        return "no: not enrolled"
     return "no"
 
 

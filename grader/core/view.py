@@ -27,7 +27,7 @@ from grader.core.model import (
     Regrade,
     Submission,
 )
-from grader.core.policy import replay_order
+from grader.core.policy import in_force, replay_order
 
 __all__ = [
     "SEQ_MARKER",
@@ -124,7 +124,7 @@ class Shown:
 
 def shown_facts(events: Sequence[Event], state: RecordState) -> Shown:
     """The facts behind a record's feedback, from its events."""
-    ordered = replay_order(events)
+    ordered = in_force(replay_order(events))  # an undone override is not the one shown
     submissions = [e for e in ordered if isinstance(e, Submission)]
     overrides = [e for e in ordered if isinstance(e, Override)]
     latest = submissions[-1] if submissions else None
