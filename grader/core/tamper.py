@@ -511,6 +511,12 @@ def _sensitive(text: str) -> set[str]:
     return found
 
 
+def _only_data(tree: ast.Module) -> bool:
+    """Literals and names only (a JSON document parses as Python too): nothing can change."""
+    statements = all(isinstance(statement, ast.Expr) for statement in tree.body)
+    return statements and not any(isinstance(node, ast.Call) for node in ast.walk(tree))
+
+
 def _parse(text: str) -> ast.Module | None:
     try:
         with warnings.catch_warnings():
@@ -1077,7 +1083,7 @@ class _Walker:
         if len(self.following) >= _MAX_FOLLOW or not _sensitive(text):
             return
         tree = _parse(textwrap.dedent(text))
-        if tree is None:
+        if tree is None or _only_data(tree):
             return
         inner = _Walker(self.cell, 0, _Scope(self.scope), (*self.following, "<string>"))
         inner.statements(tree.body)
