@@ -104,9 +104,9 @@ def grade_run_of(event: Mapping[str, Any]) -> GradeRun:
         head_repo=actions.text(run, "head_repository", "full_name"),
         created_at=actions.timestamp(run, "created_at"),
         head_ref=actions.text(run, "head_branch"),
-    )
         repository=actions.text(event, "repository", "full_name") or "",
         conclusion=actions.text(run, "conclusion"),
+    )
 
 
 def cmd_publish(args: argparse.Namespace, env: Mapping[str, str]) -> int:
