@@ -91,4 +91,4 @@ def single(reps: int = 7) -> Figure:
 
 def batch(count: int = 16, reps: int = 3) -> Figure:
     name = f"batch of {count}, grader check --jobs 2 / {count} sequential nbconvert"
-    return compare(name, count, 2, reps, 0.2)
+    return compare(name, count, 2, reps, 0.12)

@@ -217,6 +217,7 @@ def _escape(result: Path, probe: Path, source: Path, port: int, suid: Path) -> s
 got["result"] = tried(lambda: write({str(result)!r}))
 got["repo"] = tried(lambda: write({str(probe)!r}))
 got["source"] = tried(lambda: write({str(source / "planted.txt")!r}))
+got["var_tmp"] = tried(lambda: write({str(VAR_TMP_PROBE)!r}))  # world-writable on the host
 got["listener"] = tried(lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2))
 got["internet"] = tried(lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
 libc = ctypes.CDLL(None, use_errno=True)
@@ -273,6 +274,7 @@ got["files"] = count
 """)
 
 BATCH_MB = 512
+VAR_TMP_PROBE = Path("/var/tmp", f"grader-kernel-was-here-{os.getpid()}")
 VICTIM = ("x = 41", "import time\ntime.sleep(3)\nx += 1", "assert x == 42, x")
 
 
@@ -367,8 +369,9 @@ def box_batch(
         "disk_lost": disk_before - shutil.disk_usage(tmp).free,
         "folders": {k: p.parent for k, p in nbs.items()},
     }
-    if probe.exists():
-        probe.unlink()
+    for leftover in (probe, VAR_TMP_PROBE):
+        if leftover.exists():
+            leftover.unlink()
 
 
 def _failed(outcome: list[str]) -> bool:
@@ -420,9 +423,10 @@ def test_kernel_cannot_write_the_results_the_repository_or_its_source(
 ) -> None:
     """THREATS 41 (result folder) and 35 (the repository)."""
     seen = got(box_batch["runs"]["escape"], 1)
-    for key in ("result", "repo", "source"):
+    for key in ("result", "repo", "source", "var_tmp"):
         assert _failed(seen[key]), (key, seen[key])
     assert box_batch["result"].read_text() == "original"
+    assert not VAR_TMP_PROBE.exists()  # no file outside the box's quota
     assert not box_batch["probe"].exists()
     assert sorted(p.name for p in box_batch["folders"]["escape"].iterdir()) == ["e.ipynb"]
 
@@ -682,3 +686,70 @@ def test_non_root_grader_in_ci_refuses(graderuser: str, setuid_id: Path) -> None
         assert time.monotonic() - started < 30
     finally:
         shutil.rmtree(course)
+
+
+# --- cgroups: both layouts (this machine has v1; GitHub's runners have v2) ----
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_kernel_cgroups_carry_memory_and_task_limits(tmp_path: Path, version: int) -> None:
+    """Written as the kernel's controllers expect, checked on plain folders (no kernel needed)."""
+    memory, pids = tmp_path / "memory", tmp_path / "pids"
+    memory.mkdir()
+    pids.mkdir()
+    where = sandbox.Cgroups(version, memory, pids if version == 1 else memory)
+    made = sandbox._make_cgroups(where, 123 * 1024 * 1024)
+    values = {p.name: p.read_text() for group in made for p in group.iterdir()}
+    if version == 2:
+        assert len(made) == 1
+        assert values == {
+            "memory.max": str(123 * 1024 * 1024),
+            "memory.swap.max": "0",
+            "memory.oom.group": "1",
+            "pids.max": str(sandbox.TASK_BUDGET),
+        }
+    else:
+        assert [g.parent for g in made] == [memory, pids]
+        assert values == {
+            "memory.limit_in_bytes": str(123 * 1024 * 1024),
+            "memory.memsw.limit_in_bytes": str(123 * 1024 * 1024),
+            "pids.max": str(sandbox.TASK_BUDGET),
+        }
+
+
+@needs_box
+def test_each_kernel_is_in_its_own_cgroups_with_the_notebooks_limits(tmp_path: Path) -> None:
+    """From inside: the kernel's memory and pids groups; from outside: their limits, then gone."""
+    source = (
+        "groups = dict(l.strip().split(':', 2)[1:] for l in open('/proc/self/cgroup'))\n"
+        "raise RuntimeError('GOT ' + __import__('json').dumps(groups))"
+    )
+    path = notebook(tmp_path / "cg" / "c.ipynb", source)
+    host = sandbox.detect()
+    assert host.cgroups is not None
+    seen: dict[str, Any] = {}
+    original = sandbox._make_cgroups
+
+    def spy(where: sandbox.Cgroups, memory_bytes: int) -> list[Path]:
+        made = original(where, memory_bytes)
+        seen["made"] = made
+        seen["limits"] = {
+            p.name: p.read_text().strip()
+            for g in made
+            for p in g.iterdir()
+            if p.name in {"memory.max", "memory.limit_in_bytes", "pids.max"}
+        }
+        return made
+
+    sandbox._make_cgroups = spy  # type: ignore[assignment]
+    try:
+        run = run_notebook(path, {}, LIMITS, base_env=BASE_ENV)
+    finally:
+        sandbox._make_cgroups = original  # type: ignore[assignment]
+    groups = got(run, 0)
+    names = {g.name for g in seen["made"]}
+    assert any(Path(rel).name in names for rel in groups.values()), (groups, names)
+    expected = (LIMITS.memory_mb * 1024 * 1024) + sandbox.disk_quota(LIMITS.memory_mb)
+    assert str(expected) in seen["limits"].values()
+    assert seen["limits"]["pids.max"] == str(sandbox.TASK_BUDGET)
+    assert not any(g.exists() for g in seen["made"])  # removed with its notebook

@@ -69,6 +69,8 @@ WARM_MODULES = (
     "jupyter_client.session",
     "ipykernel.debugger",  # pulls in debugpy/pydevd: a third of a cold kernel start
     "sqlite3",  # IPython's history manager
+    "psutil",  # ipykernel's kernel initialisation
+    "tornado.platform.asyncio",
 )
 READY_TIMEOUT_S = 60.0
 
@@ -282,7 +284,8 @@ def _serve() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     before = dict(os.environ)
     for name in WARM_MODULES:
-        __import__(name)
+        with contextlib.suppress(ImportError):  # a missing extra only costs its kernel time
+            __import__(name)
     # Variables the imports set (debugpy sets PYDEVD_USE_FRAME_EVAL): an exec'd
     # kernel sets them on import, after its env; each fork re-applies them.
     _IMPORT_ENV.update({k: v for k, v in os.environ.items() if before.get(k) != v})

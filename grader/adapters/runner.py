@@ -309,7 +309,7 @@ class _SandboxKernelManager(AsyncKernelManager):
         return ["-f", str(connection), "--HistoryManager.hist_file=:memory:"]
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        process = self._fork(kw) if self._zygote is not None else None
+        process = await self._fork(kw) if self._zygote is not None else None
         if process is None:
             await super()._async_launch_kernel(kernel_cmd, **kw)
         else:
@@ -321,7 +321,7 @@ class _SandboxKernelManager(AsyncKernelManager):
         guard: Any = self.provisioner
         self.ip = self._box.host_path(guard.process.pid, self.ip)
 
-    def _fork(self, kw: dict[str, Any]) -> KernelProcess | None:
+    async def _fork(self, kw: dict[str, Any]) -> KernelProcess | None:
         assert self._zygote is not None
         request = {
             "argv": self._kernel_args(),
@@ -330,7 +330,9 @@ class _SandboxKernelManager(AsyncKernelManager):
             "box": self._spec(),
         }
         try:
-            return self._zygote.spawn(request)
+            # Off the event loop: the guard builds the box meanwhile, and the
+            # other notebooks' messages keep flowing.
+            return await asyncio.to_thread(self._zygote.spawn, request)
         except ZygoteUnavailable:
             return None  # exec instead: slower, equally contained
 
@@ -602,9 +604,9 @@ async def _run_async(
     _prepare(nb)
     box = Box(limits.memory_mb, limits.network, launch.host)
     try:
-        box.prepare()
+        await asyncio.to_thread(box.prepare)
     except OSError as err:
-        box.kill_all()
+        await asyncio.to_thread(box.kill_all)
         return _not_started(nb, tests, cells, f"its sandbox could not be set up: {err}")
     try:
         with tempfile.TemporaryDirectory(prefix="grader-run-", ignore_cleanup_errors=True) as root:
@@ -613,7 +615,9 @@ async def _run_async(
             env |= box.user_env()
             progress = await _execute(nb, tests, limits, env, scratch, box, path, launch)
     finally:
-        box.kill_all()  # nothing of the notebook survives it, whatever happened
+        # Nothing of the notebook survives it, whatever happened (in a thread:
+        # killing waits for processes to exit, which must not stall the loop).
+        await asyncio.to_thread(box.kill_all)
     return NotebookRun(
         cells=cells, runs=progress.runs, tests=progress.tests, problems=tuple(progress.problems)
     )
@@ -740,7 +744,7 @@ async def _shutdown(client: _GraderClient, km: Any) -> None:
         with contextlib.suppress(Exception):
             await provisioner.kill()  # SIGKILL to the process group
         if isinstance(process, KernelProcess):
-            process.release()
+            await asyncio.to_thread(process.release)
         else:
             if process.poll() is None:
                 process.kill()
