@@ -10,11 +10,17 @@ from grader.core.commands import (
     Command,
     CommandError,
     CompleteCmd,
+    DisqualifyCmd,
+    EnrollCmd,
     ExtendCmd,
+    HistoryCmd,
     IncompleteCmd,
     ProjectCmd,
     RegradeCmd,
+    UndoCmd,
+    code,
     is_authorised,
+    is_student_command,
     parse,
     parse_line,
     partition,
@@ -59,7 +65,7 @@ def test_parse_line(line: str, expected: Command) -> None:
         ("/grader extend 48", "needs a duration"),
         ("/grader extend 366d", "at most 365 days"),
         ("/grader extend 999999h", "at most 365 days"),
-        ("/grader regrade now please", "takes no arguments"),
+        ("/grader regrade now please", "takes at most an assignment"),
         ("/grader project", "Did you mean `/grader project presented`"),
         ("/grader project done", "Did you mean"),
         ("/grader project presented @al!ce", "is not a GitHub login"),
@@ -165,3 +171,83 @@ def test_too_many_commands_is_one_error() -> None:
 )
 def test_is_authorised(login: str, tas: list[str], permission: str | None, allowed: bool) -> None:
     assert is_authorised(login, tas=tas, permission=permission) is allowed
+
+
+# --- assignment first, undo, history, disqualify, enroll ------------------------------------
+
+IDS = ("section-01", "section-03")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("/grader complete section-03 note", CompleteCmd("note", "section-03")),
+        ("/grader complete Section-03", CompleteCmd("", "section-03")),
+        ("/grader complete great work", CompleteCmd("great work")),  # not an assignment
+        ("/grader incomplete section-01 exercise 2", IncompleteCmd("exercise 2", "section-01")),
+        ("/grader extend section-03 2d", ExtendCmd(timedelta(days=2), "section-03")),
+        ("/grader regrade section-01", RegradeCmd("section-01")),
+        ("/grader undo", UndoCmd()),
+        ("/grader undo section-03", UndoCmd("section-03")),
+        ("/grader undo @Alice", UndoCmd(login="Alice")),
+        ("/grader history", HistoryCmd()),
+        ("/grader history @bob", HistoryCmd(login="bob")),
+        ("/grader enroll", EnrollCmd()),
+        ("/grader disqualify @alice", DisqualifyCmd(("alice",))),
+        ("/grader disqualify", DisqualifyCmd()),
+        (
+            "/grader disqualify @alice @bob copied from @carol",
+            DisqualifyCmd(("alice", "bob"), True),
+        ),
+    ],
+)
+def test_parse_line_with_assignments(line: str, expected: Command) -> None:
+    assert parse_line(line, IDS) == expected
+
+
+def test_a_disqualification_reason_is_not_carried() -> None:
+    command = parse_line("/grader disqualify @alice plagiarised section-03", IDS)
+    assert command == DisqualifyCmd(("alice",), had_reason=True)
+    assert "plagiarised" not in repr(command)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("/grader extend section-09 2d", "`section-09` is not an assignment of this course"),
+        ("/grader regrade section-09", "`section-09` is not an assignment"),
+        ("/grader undo everything now", "takes nothing, an assignment or one `@login`"),
+        ("/grader history @not_a_login", "takes nothing"),
+        ("/grader enroll me", "takes no arguments"),
+        ("/grader disqualify @-bad", "is not a GitHub login"),
+    ],
+)
+def test_parse_line_errors_with_assignments(line: str, message: str) -> None:
+    result = parse_line(line, IDS)
+    assert isinstance(result, CommandError)
+    assert message in str(result)
+
+
+@pytest.mark.parametrize(
+    "typed", ["/grader `oops` x", "/grader a``b", "/grader x\u0007y", "/grader " + "`" * 50]
+)
+def test_typed_text_in_an_error_is_one_closed_code_span(typed: str) -> None:
+    message = str(parse_line(typed))
+    quoted = message.removeprefix("Unknown command ").split(". Valid", 1)[0]
+    assert quoted.startswith("`")
+    assert quoted.endswith("`")
+    assert quoted.count("`") == 2
+    assert "\\`" not in message
+    assert "\u0007" not in message
+
+
+def test_code_span_is_bounded() -> None:
+    assert len(code("x" * 1000)) <= 42
+    assert code("") == "`(empty)`"
+
+
+def test_only_enroll_is_a_students_own_command() -> None:
+    assert is_student_command(EnrollCmd())
+    assert not any(
+        is_student_command(c) for c in (CompleteCmd(), UndoCmd(), HistoryCmd(), DisqualifyCmd())
+    )

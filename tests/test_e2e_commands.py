@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,14 +133,69 @@ def test_row_14_command_racing_a_new_push_applies_to_the_record(
     assert shas == ["1" * 40, "2" * 40]
 
 
-def test_row_14_regrade_in_github_mode_says_what_happens(world: World, graded: int) -> None:
+def _posted(world: World, number: int, author: str, body: str, **kw: Any) -> tuple[int, int]:
+    """Post the comment on the fake and send its event: (comment id, exit code)."""
+    comment_id = world.gh.add_comment(number, author, body)
+    event = e2e_support.comment_event(world.gh, number=number, author=author, body=body, **kw)
+    event["comment"]["id"] = comment_id
+    return comment_id, world.main("ta-command", event=event)
+
+
+def _changed_output(world: World) -> list[str]:
+    path = world.tmp / "github_output"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_an_accepted_command_gets_a_reaction_and_says_the_ledger_changed(
+    world: World, graded: int
+) -> None:
+    world.setenv(GITHUB_OUTPUT=str(world.tmp / "github_output"))
+    comment_id, code = _posted(world, graded, "tina", "/grader complete checked by hand")
+    assert code == OK
+    assert world.gh.state.reactions[comment_id] == [(e2e_support.BOT, "+1")]
+    assert f"POST /repos/{world.gh.repository}/issues/comments/{comment_id}/reactions 201" in (
+        world.writes()
+    )
+    assert _changed_output(world) == ["changed=true"]
+
+
+def test_a_stranger_is_refused_once_however_often_they_comment(world: World, graded: int) -> None:
+    world.setenv(GITHUB_OUTPUT=str(world.tmp / "github_output"))
     before = world.state_files()
-    assert world.command(graded, "tina", "/grader regrade") == OK
+    for i in range(3):
+        comment_id, code = _posted(world, graded, "stranger", f"/grader complete please {i}")
+        assert code == OK
+        assert comment_id not in world.gh.state.reactions
+    refusals = [b for b in world.bot_comments(graded) if REFUSED in b]
+    assert len(refusals) == 1
     assert world.state_files() == before
+    assert _changed_output(world) == ["changed=false"] * 3
+    world.gh.clear_log()
+    _posted(world, graded, "stranger", "/grader regrade")
+    assert world.writes() == []  # not a reply, not a reaction, not a re-run
+
+
+def test_row_14_regrade_in_github_mode_reruns_the_grade_run(world: World, graded: int) -> None:
+    """Any TA of the course (tina has no write access) starts grading again through the API."""
+    (run_id,) = [r.id for r in world.gh.state.runs.values() if r.head_sha == "1" * 40]
+    before = world.state_files()
+    comment_id, code = _posted(world, graded, "tina", "/grader regrade")
+    assert code == OK
+    assert world.gh.state.runs[run_id].run_attempt == 2
+    assert f"POST /repos/{world.gh.repository}/actions/runs/{run_id}/rerun 201" in world.writes()
+    assert world.state_files() == before  # the new attempt publishes as any grade run does
     replies = [b for b in world.bot_comments(graded) if not b.startswith("<!--")]
     assert len(replies) == 1
-    assert "Re-run all jobs" in replies[0]
-    assert "grade" in replies[0]
+    assert "Regrading started" in replies[0]
+    assert world.gh.state.reactions[comment_id] == [(e2e_support.BOT, "rocket")]
+
+
+def test_regrade_of_a_commit_without_a_grade_run_says_so(world: World, graded: int) -> None:
+    world.gh.push(graded, "3" * 40)  # a new head that no grade run has seen yet
+    _, code = _posted(world, graded, "tina", "/grader regrade")
+    assert code == OK
+    replies = [b for b in world.bot_comments(graded) if not b.startswith("<!--")]
+    assert "no `grade` run" in replies[-1]
 
 
 def test_extend_rederives_the_record(world: World, real_artifacts: dict[str, Path]) -> None:

@@ -23,8 +23,9 @@ from grader.core.model import (
     RecordStatus,
     Regrade,
     Submission,
+    Undo,
 )
-from grader.core.policy import certificate, derive
+from grader.core.policy import certificate, derive, in_force
 from tests.factories import AOE, DEADLINE
 
 # Session 1 of the study group: 2020-08-08 23:59 Anywhere on Earth.
@@ -600,3 +601,61 @@ def test_certificate_ignores_other_students_records() -> None:
 def test_certificate_with_nothing_counted(presented: bool, eligible: bool) -> None:
     cert = certificate("alice", [], course(0, practice=2), presented)
     assert (cert.counted, cert.eligible) == (0, eligible)
+
+
+# --- undo, enrollment, disqualification --------------------------------------------------------
+
+
+def test_undo_takes_back_the_same_tas_latest_override() -> None:
+    events: list[Event] = [
+        sub(D - H, "a", "incomplete"),
+        Override(D, "complete", by="tina"),
+        Override(D + H, "incomplete", by="tom", note="no"),
+        Undo(D + 2 * H, by="Tina"),  # logins compare case-insensitively
+    ]
+    state = run(events)
+    assert (state.status, state.override, state.note) == ("incomplete", True, "no")
+    assert run([*events, Undo(D + 3 * H, by="tom")]).status == "incomplete"
+    assert run([*events, Undo(D + 3 * H, by="tom")]).override is False
+
+
+def test_undo_of_an_extension_restores_the_one_before() -> None:
+    late = sub(D + 2 * H, "a", "complete")
+    extended = [late, Extension(D, timedelta(days=1), by="tina")]
+    assert run(extended).status == "complete"
+    assert run([*extended, Undo(D + 3 * H, by="tina")]).status == "late"
+    twice = [*extended, Extension(D + H, timedelta(0), by="tina"), Undo(D + 3 * H, by="tina")]
+    assert run(twice).status == "complete"  # the 1d extension is back in force
+
+
+def test_undo_with_nothing_to_take_back_changes_nothing() -> None:
+    events: list[Event] = [sub(D - H, "a", "incomplete"), Undo(D, by="tina")]
+    assert run(events) == run(events[:1])
+    assert in_force([Undo(D, by="tina"), Override(D + H, "complete", by="tina")]) == [
+        Override(D + H, "complete", by="tina")
+    ]  # an undo never reaches forward in time
+
+
+@pytest.mark.parametrize(
+    ("enrolled", "required", "disqualified", "eligible"),
+    [
+        (True, True, False, True),
+        (False, True, False, False),  # an auditor
+        (False, False, False, True),
+        (True, False, True, False),  # a disqualification always wins
+        (True, True, True, False),
+    ],
+)
+def test_certificate_enrollment_and_disqualification(
+    enrolled: bool, required: bool, disqualified: bool, eligible: bool
+) -> None:
+    rule = CertificateRule(Fraction(4, 5), require_final_project=False, require_enrollment=required)
+    cert = certificate(
+        "alice",
+        states(5, 5),
+        course(5, rule=rule),
+        False,
+        enrolled=enrolled,
+        disqualified=disqualified,
+    )
+    assert (cert.eligible, cert.enrolled, cert.disqualified) == (eligible, enrolled, disqualified)

@@ -19,7 +19,7 @@ from grader.app.context import Context
 from grader.app.submission import handle_submission
 from grader.app.tracker import all_certificates, all_states, render_tracker
 from grader.core.evidence import missing_result
-from grader.core.history import EPOCH
+from grader.core.history import EPOCH, StudentHistory, certificate_of
 from grader.core.model import Assignment, CourseConfig, Evaluation, PullRequest
 from grader.core.notices import PR_MARKER
 from grader.core.scenario import CommentEvent, Scenario, ScenarioError, SubmitEvent
@@ -106,9 +106,15 @@ class Simulation:
                 self.ctx, event.student, event.assignment, event.author, event.body, event.at
             )
         else:
-            self.forge.post_comment_as(event.author, number, event.body)
+            posted = self.forge.post_comment_as(event.author, number, event.body)
             outcome = handle_command(
-                self.ctx, number, event.author, event.body, event.at, self.regrade
+                self.ctx,
+                number,
+                event.author,
+                event.body,
+                event.at,
+                self.regrade,
+                comment_id=posted.id,
             )
         self.progress(f"{event.at.isoformat()} {event.author}: {outcome.message}")
 
@@ -158,7 +164,16 @@ class Simulation:
         ctx = self.ctx
         histories = dict(ctx.ledger.all())
         states = all_states(ctx, histories, now)
-        certificates = all_certificates(ctx, histories, states)
+        empty = StudentHistory()
+        certificates = [
+            certificate_of(
+                ctx.course,
+                c.student,
+                [states[(c.student, a)] for a in ctx.course.assignments],
+                histories.get(c.student, empty),
+            )
+            for c in all_certificates(ctx, histories, states)
+        ]
         return SimulationResult(
             records=[
                 {
@@ -176,6 +191,8 @@ class Simulation:
                     "complete": c.complete,
                     "counted": c.counted,
                     "eligible": c.eligible,
+                    "enrolled": c.enrolled,
+                    "disqualified": c.disqualified,
                 }
                 for c in certificates
             ],

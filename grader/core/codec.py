@@ -23,6 +23,8 @@ from itertools import accumulate
 from typing import Any, cast, get_args
 
 from grader.core.model import (
+    Disqualified,
+    Enrolled,
     Evaluation,
     Event,
     ExerciseResult,
@@ -32,7 +34,9 @@ from grader.core.model import (
     Override,
     ProjectPresented,
     Regrade,
+    StandingEvent,
     Submission,
+    Undo,
 )
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "decode_events",
     "decode_project_events",
     "decode_record_events",
+    "decode_standing_events",
     "encode_evaluation",
     "encode_event",
     "encode_events",
@@ -50,7 +55,7 @@ __all__ = [
     "loads_json",
 ]
 
-LedgerEvent = Event | ProjectPresented
+LedgerEvent = Event | ProjectPresented | Enrolled | Disqualified
 
 MAX_DETAIL = 2000  # characters of an exercise detail or a problem
 MAX_EXERCISES = 200
@@ -75,7 +80,18 @@ _KEYS = {
     "extension": frozenset({"type", "at", "delta_seconds", "by"}),
     "regrade": frozenset({"type", "at", "sha", "evaluation"}),
     "project-presented": frozenset({"type", "at", "by"}),
+    "undo": frozenset({"type", "at", "by"}),
+    "enrolled": frozenset({"type", "at", "by"}),
+    "disqualified": frozenset({"type", "at", "by"}),
 }
+# Events with nothing but a time and a login: (type, class).
+_SIMPLE: dict[str, type[Undo | Enrolled | Disqualified | ProjectPresented]] = {
+    "undo": Undo,
+    "enrolled": Enrolled,
+    "disqualified": Disqualified,
+    "project-presented": ProjectPresented,
+}
+_SIMPLE_TYPES = {cls: kind for kind, cls in _SIMPLE.items()}
 _EVALUATION_KEYS = frozenset({"assignment", "status", "exercises", "problems"})
 _EXERCISE_KEYS = frozenset({"id", "status", "detail"})
 
@@ -156,7 +172,7 @@ def encode_event(event: LedgerEvent) -> dict[str, Any]:
     if isinstance(event, Regrade):
         evaluation = encode_evaluation(event.evaluation)
         return {"type": "regrade", "at": at, "sha": event.sha, "evaluation": evaluation}
-    return {"type": "project-presented", "at": at, "by": event.by}
+    return {"type": _SIMPLE_TYPES[type(event)], "at": at, "by": event.by}
 
 
 def encode_evaluation(evaluation: Evaluation) -> dict[str, Any]:
@@ -193,12 +209,28 @@ def decode_events(data: object, path: str = "events") -> list[LedgerEvent]:
 
 
 def decode_record_events(data: object, path: str = "events") -> list[Event]:
-    """Events of one record; a project event here is malformed data."""
+    """Events of one record; a student-level event here is malformed data."""
     events = decode_events(data, path)
+    found: list[Event] = []
     for i, event in enumerate(events):
-        if isinstance(event, ProjectPresented):
-            raise ValueError(f"{path}[{i}].type: a project event does not belong to an assignment")
-    return [e for e in events if not isinstance(e, ProjectPresented)]
+        if isinstance(event, ProjectPresented | Enrolled | Disqualified):
+            raise ValueError(
+                f"{path}[{i}].type: a {_SIMPLE_TYPES[type(event)]} event does not belong "
+                "to an assignment"
+            )
+        found.append(event)
+    return found
+
+
+def decode_standing_events(data: object, path: str = "standing") -> list[StandingEvent]:
+    """A student's enrollment, disqualification and undo events; anything else is malformed."""
+    events = decode_events(data, path)
+    found: list[StandingEvent] = []
+    for i, event in enumerate(events):
+        if not isinstance(event, Enrolled | Disqualified | Undo):
+            raise ValueError(f"{path}[{i}].type: expected enrolled, disqualified or undo")
+        found.append(event)
+    return found
 
 
 def decode_project_events(data: object, path: str = "project") -> list[ProjectPresented]:
@@ -228,7 +260,7 @@ def _decode_event(data: object, path: str) -> LedgerEvent:
         return Regrade(
             at=at, sha=sha, evaluation=decode_evaluation(fields["evaluation"], f"{path}.evaluation")
         )
-    return ProjectPresented(at=at, by=_login(fields["by"], f"{path}.by"))
+    return _SIMPLE[kind](at=at, by=_login(fields["by"], f"{path}.by"))
 
 
 def _submission(fields: Mapping[str, object], path: str, at: datetime) -> Submission:

@@ -1,4 +1,4 @@
-"""TA commands in issue and PR comments (CONTRACT section 5).
+"""`/grader` commands in issue and PR comments (CONTRACT section 5).
 
 A command is a line that starts with `/grader` (leading whitespace allowed,
 any letter case). Lines inside fenced code blocks (``` or ~~~) and quoted
@@ -8,26 +8,46 @@ Several commands in one comment are all returned, in order; the caller applies
 them in that order and only when none of them is an error, so a typo never
 half-applies a comment. Later commands win where they conflict (the latest
 override or extension replaces the earlier one).
+
+On a PR with notebooks of several assignments, `complete`, `incomplete`,
+`extend`, `regrade`, `undo` and `history` take the assignment first
+(`/grader complete section-03 note`). The parser is told the course's
+assignment ids so that a first word is an assignment only when the course has
+one by that name; a note that happens to start with another word stays a note.
+
+Error messages are markdown written here, ready to post: anything the
+commenter typed is shown through `code`, a code span that nothing they type
+can close, so replies need no further escaping (escaping them again is what
+used to show literal backslashed backticks).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from grader.core.markdown import sanitize
+
 __all__ = [
+    "STUDENT_USAGE",
     "USAGE",
     "Command",
     "CommandError",
     "CompleteCmd",
+    "DisqualifyCmd",
+    "EnrollCmd",
     "ExtendCmd",
+    "HistoryCmd",
     "IncompleteCmd",
     "ProjectCmd",
     "RegradeCmd",
+    "UndoCmd",
+    "code",
     "command_lines",
     "is_authorised",
+    "is_student_command",
     "parse",
     "parse_line",
     "partition",
@@ -38,38 +58,47 @@ MAX_COMMANDS = 10
 MAX_TEXT = 1000  # characters of a note or reason
 MAX_EXTENSION = timedelta(days=365)
 MAX_LOGINS = 20
+MAX_SHOWN = 40  # characters of the commenter's text quoted back in an error
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 USAGE = (
-    "`/grader complete [note]`",
-    "`/grader incomplete <reason>`",
-    "`/grader extend <N>h` or `/grader extend <N>d`",
-    "`/grader regrade`",
+    "`/grader complete [assignment] [note]`",
+    "`/grader incomplete [assignment] <reason>`",
+    "`/grader extend [assignment] <N>h` or `<N>d`",
+    "`/grader regrade [assignment]`",
     "`/grader project presented [@login ...]`",
+    "`/grader disqualify [@login ...]`",
+    "`/grader undo [assignment | @login]`",
+    "`/grader history [assignment | @login]`",
 )
+STUDENT_USAGE = ("`/grader enroll` (on the tracking issue)",)
 
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _DURATION = re.compile(r"^(\d{1,6})\s*([hd])$", re.IGNORECASE)
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
+_ASSIGNMENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,48}$")
 
 
 @dataclass(frozen=True)
 class CompleteCmd:
     note: str = ""
+    assignment: str | None = None
 
 
 @dataclass(frozen=True)
 class IncompleteCmd:
     reason: str
+    assignment: str | None = None
 
 
 @dataclass(frozen=True)
 class ExtendCmd:
     delta: timedelta
+    assignment: str | None = None
 
 
 @dataclass(frozen=True)
 class RegradeCmd:
-    pass
+    assignment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +109,41 @@ class ProjectCmd:
 
 
 @dataclass(frozen=True)
+class DisqualifyCmd:
+    """Who is made ineligible; none on a PR means its author.
+
+    A reason written after the logins is dropped here, never carried further:
+    the ledger and every reply are public. `had_reason` lets the reply say so.
+    """
+
+    logins: tuple[str, ...] = ()
+    had_reason: bool = False
+
+
+@dataclass(frozen=True)
+class UndoCmd:
+    """Take back the same TA's latest command on a record (or a student's standing)."""
+
+    assignment: str | None = None
+    login: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryCmd:
+    """Reply with a record's events (on the tracking issue: a student's, by `@login`)."""
+
+    assignment: str | None = None
+    login: str | None = None
+
+
+@dataclass(frozen=True)
+class EnrollCmd:
+    """A student's own command: enroll the comment's author."""
+
+
+@dataclass(frozen=True)
 class CommandError:
-    """What to tell the TA; `str()` gives the message."""
+    """What to tell the commenter, as markdown ready to post; `str()` gives it."""
 
     message: str
 
@@ -89,11 +151,37 @@ class CommandError:
         return self.message
 
 
-Command = CompleteCmd | IncompleteCmd | ExtendCmd | RegradeCmd | ProjectCmd
+Command = (
+    CompleteCmd
+    | IncompleteCmd
+    | ExtendCmd
+    | RegradeCmd
+    | ProjectCmd
+    | DisqualifyCmd
+    | UndoCmd
+    | HistoryCmd
+    | EnrollCmd
+)
 
 
-def parse(body: str) -> list[Command | CommandError]:
-    """Every command of a comment, in order; empty when it has none."""
+def code(text: str, limit: int = MAX_SHOWN) -> str:
+    """`text` as an inline code span that renders literally and cannot be closed early.
+
+    Backticks are replaced by a look-alike (U+02CB), whitespace collapses, and
+    control characters go, so a commenter's text can neither end the span nor
+    start a new line (a heading, a hidden HTML comment) in the bot's reply.
+    """
+    flat = " ".join(sanitize(text[: 4 * limit]).split()).replace("`", "\u02cb")
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return f"`{flat}`" if flat else "`(empty)`"
+
+
+def parse(body: str, assignments: Collection[str] = ()) -> list[Command | CommandError]:
+    """Every command of a comment, in order; empty when it has none.
+
+    `assignments`: the course's assignment ids, which a command may name first.
+    """
     lines = command_lines(body)
     if len(lines) > MAX_COMMANDS:
         return [
@@ -102,7 +190,7 @@ def parse(body: str) -> list[Command | CommandError]:
                 f"post at most {MAX_COMMANDS} commands per comment."
             )
         ]
-    return [parse_line(line) for line in lines]
+    return [parse_line(line, assignments) for line in lines]
 
 
 def partition(
@@ -111,6 +199,11 @@ def partition(
     """(commands, errors) of a parsed comment; apply the commands only if no errors."""
     errors = [r for r in results if isinstance(r, CommandError)]
     return [r for r in results if not isinstance(r, CommandError)], errors
+
+
+def is_student_command(command: Command) -> bool:
+    """Commands anyone may run for themselves (no TA rights needed)."""
+    return isinstance(command, EnrollCmd)
 
 
 def command_lines(body: str) -> list[str]:
@@ -144,7 +237,7 @@ def _is_command(line: str) -> bool:
     return first.lower() == PREFIX
 
 
-def parse_line(line: str) -> Command | CommandError:
+def parse_line(line: str, assignments: Collection[str] = ()) -> Command | CommandError:
     """One `/grader ...` line (the prefix included) as a command or an error."""
     words = line.strip().split(maxsplit=2)
     if len(words) < 2:
@@ -153,35 +246,56 @@ def parse_line(line: str) -> Command | CommandError:
     args = words[2].strip() if len(words) > 2 else ""
     handler = _HANDLERS.get(name)
     if handler is None:
-        shown = words[1][:40]
-        return CommandError(f"Unknown command `/grader {shown}`. " + _valid_commands())
-    return handler(args)
+        shown = code(f"/grader {words[1]}")
+        return CommandError(f"Unknown command {shown}. " + _valid_commands())
+    return handler(args, frozenset(a.lower() for a in assignments))
 
 
 def _valid_commands() -> str:
-    return "Valid commands: " + ", ".join(USAGE) + "."
+    return "Valid commands: " + ", ".join([*USAGE, *STUDENT_USAGE]) + "."
 
 
-def _complete(args: str) -> Command | CommandError:
-    if len(args) > MAX_TEXT:
-        return CommandError(f"The note is {len(args)} characters; keep it under {MAX_TEXT}.")
-    return CompleteCmd(note=args)
+def _split_assignment(args: str, known: frozenset[str]) -> tuple[str | None, str]:
+    """(assignment, rest) when the first word is one of the course's assignment ids."""
+    first, _, rest = args.partition(" ")
+    if first.lower() in known:
+        return first.lower(), rest.strip()
+    return None, args
 
 
-def _incomplete(args: str) -> Command | CommandError:
-    if not args:
+def _unknown_assignment(word: str, known: frozenset[str]) -> CommandError:
+    listed = ", ".join(f"`{a}`" for a in sorted(known)[:30]) or "none"
+    return CommandError(f"{code(word)} is not an assignment of this course; name one of: {listed}.")
+
+
+def _text_limit(text: str, what: str) -> CommandError | None:
+    if len(text) > MAX_TEXT:
+        return CommandError(f"The {what} is {len(text)} characters; keep it under {MAX_TEXT}.")
+    return None
+
+
+def _complete(args: str, known: frozenset[str]) -> Command | CommandError:
+    assignment, note = _split_assignment(args, known)
+    return _text_limit(note, "note") or CompleteCmd(note=note, assignment=assignment)
+
+
+def _incomplete(args: str, known: frozenset[str]) -> Command | CommandError:
+    assignment, reason = _split_assignment(args, known)
+    if not reason:
         return CommandError(
             "`/grader incomplete` needs a reason for the student, "
             "e.g. `/grader incomplete exercise 2 is not answered`."
         )
-    if len(args) > MAX_TEXT:
-        return CommandError(f"The reason is {len(args)} characters; keep it under {MAX_TEXT}.")
-    return IncompleteCmd(reason=args)
+    return _text_limit(reason, "reason") or IncompleteCmd(reason=reason, assignment=assignment)
 
 
-def _extend(args: str) -> Command | CommandError:
-    match = _DURATION.match(args)
+def _extend(args: str, known: frozenset[str]) -> Command | CommandError:
+    assignment, rest = _split_assignment(args, known)
+    match = _DURATION.match(rest)
     if match is None:
+        first = rest.split(maxsplit=1)[0] if rest.split() else ""
+        if assignment is None and known and _ASSIGNMENT_ID.match(first) and " " in rest:
+            return _unknown_assignment(first, known)
         return CommandError(
             "`/grader extend` needs a duration in hours or days, "
             "e.g. `/grader extend 48h` or `/grader extend 3d` (`0h` removes the extension)."
@@ -190,38 +304,95 @@ def _extend(args: str) -> Command | CommandError:
     delta = timedelta(hours=amount) if unit == "h" else timedelta(days=amount)
     if delta > MAX_EXTENSION:
         return CommandError(f"An extension can be at most {MAX_EXTENSION.days} days.")
-    return ExtendCmd(delta=delta)
+    return ExtendCmd(delta=delta, assignment=assignment)
 
 
-def _regrade(args: str) -> Command | CommandError:
+def _regrade(args: str, known: frozenset[str]) -> Command | CommandError:
+    assignment, rest = _split_assignment(args, known)
+    if not rest:
+        return RegradeCmd(assignment=assignment)
+    if assignment is None and known and len(rest.split()) == 1:
+        return _unknown_assignment(rest, known)
+    return CommandError(
+        "`/grader regrade` takes at most an assignment; post `/grader regrade` "
+        "or `/grader regrade <assignment>`."
+    )
+
+
+def _target(
+    args: str, known: frozenset[str], name: str
+) -> tuple[str | None, str | None] | CommandError:
+    """The optional `assignment` or `@login` of `undo` and `history`."""
+    words = args.split()
+    if not words:
+        return None, None
+    if len(words) == 1 and words[0].lower() in known:
+        return words[0].lower(), None
+    if len(words) == 1 and words[0].startswith("@") and _LOGIN.match(words[0][1:]):
+        return None, words[0][1:]
+    return CommandError(
+        f"`/grader {name}` takes nothing, an assignment or one `@login`; "
+        f"{code(args)} is neither. E.g. `/grader {name}` on the pull request, "
+        f"or `/grader {name} @alice` on the tracking issue."
+    )
+
+
+def _undo(args: str, known: frozenset[str]) -> Command | CommandError:
+    target = _target(args, known, "undo")
+    return target if isinstance(target, CommandError) else UndoCmd(*target)
+
+
+def _history(args: str, known: frozenset[str]) -> Command | CommandError:
+    target = _target(args, known, "history")
+    return target if isinstance(target, CommandError) else HistoryCmd(*target)
+
+
+def _enroll(args: str, known: frozenset[str]) -> Command | CommandError:
     if args:
-        return CommandError("`/grader regrade` takes no arguments; post just `/grader regrade`.")
-    return RegradeCmd()
+        return CommandError(
+            "`/grader enroll` enrolls the person who posts it and takes no arguments; "
+            "post just `/grader enroll` on the tracking issue."
+        )
+    return EnrollCmd()
 
 
-def _project(args: str) -> Command | CommandError:
+def _project(args: str, known: frozenset[str]) -> Command | CommandError:
     words = args.split()
     if not words or words[0].lower() != "presented":
         return CommandError(
             "Did you mean `/grader project presented`? "
             "Add `@login` names for the group, or none for the pull request's author."
         )
-    return _project_logins(words[1:])
+    logins = _logins(words[1:], "`/grader project presented @alice @bob`")
+    return logins if isinstance(logins, CommandError) else ProjectCmd(logins=logins)
 
 
-def _project_logins(words: Sequence[str]) -> Command | CommandError:
+def _disqualify(args: str, known: frozenset[str]) -> Command | CommandError:
+    """The leading `@login` words name people; the rest is a reason, dropped on purpose
+    (an `@name` inside the reason names nobody)."""
+    words = args.split()
+    named: list[str] = []
+    for word in words:
+        if not word.startswith("@"):
+            break
+        named.append(word)
+    logins = _logins(named, "`/grader disqualify @alice`")
+    if isinstance(logins, CommandError):
+        return logins
+    return DisqualifyCmd(logins=logins, had_reason=len(named) < len(words))
+
+
+def _logins(words: Sequence[str], example: str) -> tuple[str, ...] | CommandError:
     bad = [w for w in words if not _LOGIN.match(w.removeprefix("@"))]
     if bad:
-        return CommandError(
-            f"`{bad[0][:40]}` is not a GitHub login; name the group as `@alice @bob`."
-        )
+        return CommandError(f"{code(bad[0])} is not a GitHub login; write them as {example}.")
     logins: dict[str, str] = {}
     for word in words:
         login = word.removeprefix("@")
         logins.setdefault(login.lower(), login)
     if len(logins) > MAX_LOGINS:
         return CommandError(f"Name at most {MAX_LOGINS} people per command.")
-    return ProjectCmd(logins=tuple(logins.values()))
+    return tuple(logins.values())
 
 
 _HANDLERS = {
@@ -230,6 +401,10 @@ _HANDLERS = {
     "extend": _extend,
     "regrade": _regrade,
     "project": _project,
+    "disqualify": _disqualify,
+    "undo": _undo,
+    "history": _history,
+    "enroll": _enroll,
 }
 
 

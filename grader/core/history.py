@@ -13,26 +13,42 @@ from datetime import UTC, datetime, timedelta
 
 from grader.core.model import (
     Assignment,
+    Certificate,
     CourseConfig,
+    Disqualified,
+    Enrolled,
     Evaluation,
     Event,
+    Extension,
+    Override,
     ProjectPresented,
     RecordState,
     Regrade,
+    StandingEvent,
     Submission,
 )
-from grader.core.policy import derive
+from grader.core.policy import certificate, derive, in_force, replay_order
 
 __all__ = [
     "EPOCH",
+    "StudentEvent",
     "StudentHistory",
+    "TaCommandEvent",
     "add_project",
     "append_event",
     "append_regrades",
+    "append_standing",
+    "certificate_of",
+    "is_disqualified",
+    "is_enrolled",
+    "last_record_command",
+    "last_student_command",
     "latest_evaluation",
     "newest_submission_time",
+    "project_presented",
     "record_submission",
     "state_of",
+    "student_events",
 ]
 
 # The clock of a view with no facts yet: views are rendered at their newest fact's time.
@@ -45,6 +61,13 @@ class StudentHistory:
 
     assignments: dict[str, list[Event]] = field(default_factory=dict)
     project: list[ProjectPresented] = field(default_factory=list)
+    # enrollment, disqualification, and the undos of those and of project marks
+    standing: list[StandingEvent] = field(default_factory=list)
+
+
+StudentEvent = ProjectPresented | StandingEvent
+# The events a TA's command leaves, which `/grader undo` can take back.
+TaCommandEvent = Override | Extension | ProjectPresented | Disqualified
 
 
 def state_of(
@@ -112,6 +135,69 @@ def append_regrades(history: StudentHistory, assignment: str, events: Sequence[R
 
 
 def add_project(history: StudentHistory, event: ProjectPresented) -> None:
-    """The first presentation counts; later ones change nothing."""
-    if not history.project:
+    """The first presentation in force counts; later ones change nothing."""
+    if not project_presented(history):
         history.project.append(event)
+
+
+def append_standing(history: StudentHistory, event: StandingEvent) -> None:
+    history.standing.append(event)
+
+
+def student_events(history: StudentHistory) -> list[StudentEvent]:
+    """Project marks and standing events by time (project marks first at equal times)."""
+    merged: list[StudentEvent] = [*history.project, *history.standing]
+    indexed = sorted(enumerate(merged), key=lambda pair: (pair[1].at.astimezone(UTC), pair[0]))
+    return [event for _, event in indexed]
+
+
+def project_presented(history: StudentHistory) -> bool:
+    """A project mark is in force (not taken back by `/grader undo`)."""
+    return any(isinstance(e, ProjectPresented) for e in in_force(student_events(history)))
+
+
+def is_disqualified(history: StudentHistory) -> bool:
+    """A disqualification is in force (not taken back by `/grader undo`)."""
+    return any(isinstance(e, Disqualified) for e in in_force(student_events(history)))
+
+
+def is_enrolled(course: CourseConfig, student: str, history: StudentHistory) -> bool:
+    """On course.yml's roster, or enrolled with `/grader enroll`."""
+    login = student.lower()
+    on_roster = login in {r.lower() for r in course.roster}
+    return on_roster or any(isinstance(e, Enrolled) for e in history.standing)
+
+
+def certificate_of(
+    course: CourseConfig, student: str, states: Sequence[RecordState], history: StudentHistory
+) -> Certificate:
+    """The certificate with every fact of the student's history: project, enrollment, standing."""
+    return certificate(
+        student,
+        states,
+        course,
+        project_presented(history),
+        enrolled=is_enrolled(course, student, history),
+        disqualified=is_disqualified(history),
+    )
+
+
+def last_record_command(events: Sequence[Event], by: str) -> TaCommandEvent | None:
+    """The latest command of TA `by` still in force on a record (what an undo takes back)."""
+    return _last_by(replay_order(events), by)
+
+
+def last_student_command(history: StudentHistory, by: str) -> TaCommandEvent | None:
+    """The latest project mark or disqualification by TA `by` still in force."""
+    return _last_by(student_events(history), by)
+
+
+def _last_by(ordered: Sequence[Event | StudentEvent], by: str) -> TaCommandEvent | None:
+    login = by.lower()
+    found = [
+        e
+        for e in in_force(ordered)
+        if isinstance(e, Override | Extension | ProjectPresented | Disqualified)
+        and e.by.lower() == login
+    ]
+    return found[-1] if found else None

@@ -23,20 +23,26 @@ from grader.core.model import (
     Assignment,
     Certificate,
     CourseConfig,
+    Disqualified,
     Evaluation,
     Event,
     Extension,
     Feedback,
     Override,
+    ProjectPresented,
     RecordState,
     RecordStatus,
     Regrade,
     Submission,
+    Undo,
 )
 
-__all__ = ["certificate", "derive", "effective_deadline", "replay_order"]
+__all__ = ["certificate", "derive", "effective_deadline", "in_force", "replay_order"]
 
 _E = TypeVar("_E", Override, Extension)
+_T = TypeVar("_T")
+# What `/grader undo` can take back: the TA commands that leave an event.
+_UNDOABLE = (Override, Extension, ProjectPresented, Disqualified)
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,7 @@ def derive(
     whatever its time (trusted times come from the forge, whose clock may run a
     little ahead of ours).
     """
-    ordered = replay_order(events)
+    ordered = in_force(replay_order(events))
     deadline = effective_deadline(assignment.deadline, ordered, base_extension)
     fold = _fold(_gradings(ordered), deadline, deadline + grace)
     state = _automatic_state(student, assignment.id, fold, deadline, _utc(now))
@@ -87,6 +93,32 @@ def derive(
     if override is None:
         return state
     return replace(state, status=override.status, override=True, note=override.note)
+
+
+def in_force(ordered: Sequence[_T]) -> list[_T]:
+    """The events without the undone ones, nor the undos themselves.
+
+    An `Undo` takes back the latest command by the same TA (case-insensitive
+    login) that is still in force before it: an override, an extension, a
+    project mark or a disqualification. Submissions and regrades are never
+    undone. An undo with nothing to take back changes nothing.
+    """
+    kept: list[_T] = []
+    for event in ordered:
+        if isinstance(event, Undo):
+            _take_back(kept, event.by)
+        else:
+            kept.append(event)
+    return kept
+
+
+def _take_back(kept: list[_T], by: str) -> None:
+    login = by.lower()
+    for i in range(len(kept) - 1, -1, -1):
+        event = kept[i]
+        if isinstance(event, _UNDOABLE) and event.by.lower() == login:
+            del kept[i]
+            return
 
 
 def effective_deadline(
@@ -187,6 +219,9 @@ def certificate(
     states: Sequence[RecordState],
     course: CourseConfig,
     project_presented: bool,
+    *,
+    enrolled: bool = True,
+    disqualified: bool = False,
 ) -> Certificate:
     """Whether `student` earns the certificate (CONTRACT section 5).
 
@@ -194,6 +229,8 @@ def certificate(
     their deadline; `late`, `missing` and `open` count as not complete. The
     fraction is compared exactly. With no counted assignment the exercise rule
     holds vacuously (0 of 0 misses nothing), so only the project rule decides.
+    Enrollment matters only when the rule requires it (auditors are graded all
+    the same); a disqualification always wins.
     """
     counted = {a.id for a in course.assignments.values() if a.counts_for_certificate}
     complete = _complete_ids(student, states) & counted
@@ -201,12 +238,15 @@ def certificate(
     minimum = _exact(rule.min_complete_fraction)
     enough = not counted or Fraction(len(complete), len(counted)) >= minimum
     project_ok = project_presented or not rule.require_final_project
+    enrolled_ok = enrolled or not rule.require_enrollment
     return Certificate(
         student=student,
         complete=len(complete),
         counted=len(counted),
         project=project_presented,
-        eligible=enough and project_ok,
+        eligible=enough and project_ok and enrolled_ok and not disqualified,
+        enrolled=enrolled,
+        disqualified=disqualified,
     )
 
 

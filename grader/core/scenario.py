@@ -36,6 +36,7 @@ class CommentEvent:
     body: str
     student: str | None = None
     assignment: str | None = None
+    issue: str | None = None  # "tracker": a comment on the tracking issue
 
 
 ScenarioEvent = SubmitEvent | CommentEvent
@@ -122,9 +123,18 @@ def _submit(at: datetime, order: int, value: object, where: str) -> SubmitEvent:
 
 
 def _comment(at: datetime, order: int, value: object, where: str) -> CommentEvent:
-    data = _mapping(value, where, {"author", "student", "assignment", "body"})
+    data = _mapping(value, where, {"author", "student", "assignment", "body", "issue"})
     student = data.get("student")
     assignment = data.get("assignment")
+    issue = data.get("issue")
+    if issue is not None and issue != "tracker":
+        raise _fail(f"{where}.issue", f"expected tracker (the tracking issue), got {issue!r}")
+    if issue is not None and (student is not None or assignment is not None):
+        raise _fail(
+            f"{where}.issue",
+            "a comment on the tracking issue names no student or assignment; "
+            "drop issue: to comment on the student's pull request",
+        )
     return CommentEvent(
         at=at,
         order=order,
@@ -132,6 +142,7 @@ def _comment(at: datetime, order: int, value: object, where: str) -> CommentEven
         body=_text(data.get("body"), f"{where}.body"),
         student=None if student is None else _login(student, f"{where}.student"),
         assignment=None if assignment is None else _text(assignment, f"{where}.assignment"),
+        issue=issue,
     )
 
 
