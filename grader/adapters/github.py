@@ -459,6 +459,43 @@ class GitHubForge:
 
     # --- plumbing ----------------------------------------------------------------------------
 
+    # --- acknowledging and re-running -------------------------------------------------------
+
+    def add_reaction(self, comment_id: int, content: str) -> None:
+        """POST .../issues/comments/{id}/reactions: GitHub answers 200 for a reaction the
+        bot already left, so a retried POST never doubles it. A comment deleted since
+        (404) has nothing left to acknowledge: the command was applied all the same."""
+        url = f"{self._repo.url}/issues/comments/{comment_id}/reactions"
+        post = partial(
+            self._gh.requester.requestJsonAndCheck, "POST", url, input={"content": content}
+        )
+        try:
+            self._post(post, _nothing)
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+
+    def rerun_grade(self, sha: str) -> int | None:
+        """Re-run the latest grade run of `sha` (needs `actions: write`); 2 requests.
+
+        A run still in progress answers 403 "already running": it is grading, so
+        that counts as started.
+        """
+        wanted = self._settings.grade_workflow
+        runs = [
+            r for r in self._repo.get_workflow_runs(head_sha=sha) if r.path.split("@")[0] == wanted
+        ]
+        if not runs:
+            return None
+        latest = max(runs, key=lambda r: (r.created_at, r.id))
+        url = f"{self._repo.url}/actions/runs/{latest.id}/rerun"
+        try:
+            self._gh.requester.requestJsonAndCheck("POST", url)
+        except GithubException as exc:
+            if exc.status != 403 or "already running" not in _message(exc).lower():
+                raise
+        return int(latest.id)
+
     def _post(self, post: Callable[[], T], posted: Callable[[], T | None]) -> T:
         """POST; after an answer that may hide a success, look (`posted`) before re-posting."""
         for delay in POST_BACKOFF:

@@ -50,6 +50,7 @@ class LocalForge:
         self.writes = 0
         self._permissions = {k.lower(): v for k, v in (permissions or {}).items()}
         self._graded: dict[str, datetime] = {}
+        self.reruns: list[str] = []  # commits whose grading `rerun_grade` asked for again
 
     # --- file helpers -------------------------------------------------------
 
@@ -307,3 +308,25 @@ class LocalForge:
 
     def first_graded_at(self, sha: str) -> datetime | None:
         return self._graded.get(sha)
+
+    def add_reaction(self, comment_id: int, content: str) -> None:
+        """Kept in the comment's file, once per content (GitHub: once per user)."""
+        path = self.root / "comments" / f"{comment_id}.json"
+        if not path.exists():
+            raise KeyError(f"no comment {comment_id}")
+        data = self._load(path)
+        reactions = list(data.get("reactions", []))
+        if content not in reactions:
+            data["reactions"] = [*reactions, content]
+            self._write(path, data)
+
+    def reactions_on(self, comment_id: int) -> list[str]:
+        data = self._load(self.root / "comments" / f"{comment_id}.json")
+        return list(data.get("reactions", []))
+
+    def rerun_grade(self, sha: str) -> int | None:
+        """A commit graded here is "re-run" (recorded in `reruns`); nothing runs locally."""
+        if sha not in self._graded:
+            return None
+        self.reruns.append(sha)
+        return len(self.reruns)

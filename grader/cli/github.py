@@ -147,7 +147,15 @@ def cmd_ta_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     ctx = github_context(course, env)
     # A comment on a PR carries issue.pull_request; on a plain issue it is absent.
     on_pull = actions.dig(event, "issue", "pull_request") is not None
-    outcome = handle_command(ctx, number, author, body, now_utc(), regrader=None, on_pull=on_pull)
+    comment_id = actions.integer(event, "comment", "id")
+    outcome = handle_command(
+        ctx, number, author, body, now_utc(), on_pull=on_pull, comment_id=comment_id
+    )
+    # The workflow re-renders the tracker only when `steps.<id>.outputs.changed == 'true'`.
+    output = env.get("GITHUB_OUTPUT")
+    if output:
+        with Path(output).open("a", encoding="utf-8") as sink:
+            sink.write(f"changed={'true' if outcome.changed else 'false'}\n")
     return report(env, outcome)
 
 

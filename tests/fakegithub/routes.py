@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
@@ -664,6 +664,46 @@ def _run_matches(run: Any, query: dict[str, str], workflow: str | None) -> bool:
     return all(query.get(key, value) == value for key, value in checks.items())
 
 
+REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+
+
+def add_reaction(routes: Routes, request: Request) -> Response:
+    """201 for a new reaction; 200 with the same one when the user already left it."""
+    comment_id = int(request.groups[0])
+    if comment_id not in routes.state.comments:
+        return not_found()
+    content = (request.body or {}).get("content")
+    if content not in REACTIONS:
+        return validation("Reaction", "invalid", "content")
+    left = routes.state.reactions.setdefault(comment_id, [])
+    who = routes.state.bot
+    status = 200 if (who, content) in left else 201
+    if status == 201:
+        left.append((who, content))
+    body = {
+        "id": comment_id * 100 + REACTIONS.index(content),
+        "node_id": f"REA_{comment_id}_{REACTIONS.index(content)}",
+        "user": routes.shapes.login(who),
+        "content": content,
+        "created_at": iso(routes.state.clock.now()),
+    }
+    return Response(status, body)
+
+
+def rerun_run(routes: Routes, request: Request) -> Response:
+    """A new attempt of a finished run is queued (201 {}); a running one answers 403."""
+    run = routes.state.runs.get(int(request.groups[0]))
+    if run is None:
+        return not_found()
+    if run.status != "completed":
+        return error(403, "This workflow is already running")
+    run.attempts.append(replace(run, attempts=[]))
+    run.run_attempt += 1
+    run.status, run.conclusion = "queued", None
+    run.run_started_at = routes.state.clock.now()
+    return Response(201, {})
+
+
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/user", get_user),
     ("GET", "{repo}", get_repo),
@@ -678,6 +718,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", r"{repo}/issues/(\d+)/comments", list_comments),
     ("POST", r"{repo}/issues/(\d+)/comments", create_comment),
     ("GET", r"{repo}/issues/comments/(\d+)", get_comment),
+    ("POST", r"{repo}/issues/comments/(\d+)/reactions", add_reaction),
     ("PATCH", r"{repo}/issues/comments/(\d+)", edit_comment),
     ("DELETE", r"{repo}/issues/comments/(\d+)", delete_comment),
     ("GET", r"{repo}/issues/(\d+)/labels", issue_labels),
@@ -698,6 +739,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "{repo}/git/refs", post_ref),
     ("GET", "{repo}/tarball/(.+)", get_archive),
     ("GET", "{repo}/actions/runs", list_runs),
+    ("POST", r"{repo}/actions/runs/(\d+)/rerun", rerun_run),
     ("GET", "{repo}/actions/workflows/([^/]+)/runs", list_runs),
 ]
 

@@ -196,6 +196,8 @@ class RepoState:
         self.issues: dict[int, Issue] = {}
         self.comments: dict[int, Comment] = {}
         self.runs: dict[int, Run] = {}
+        # comment id -> (login, content) of each reaction, in order
+        self.reactions: dict[int, list[tuple[str, str]]] = {}
         self._ids = itertools.count(1001)
         self.user(owner)
         self.user(bot, "Bot" if bot.endswith("[bot]") else "User")
