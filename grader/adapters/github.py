@@ -199,8 +199,10 @@ class GitHubForge:
 
     def find_pulls_by_head(
         self, sha: str, head_repo: str | None, head_ref: str | None = None
-    ) -> PullRequest | None:
-        # A push updates its PR, so the newest-updated first page nearly always has it.
+    ) -> list[PullRequest]:
+        # A push updates its PRs, so the newest-updated first page nearly always has
+        # them; PRs sharing a head were updated by the same push, so they sit
+        # together: the scan stops at the end of the page where the first was found.
         pulls = self._repo.get_pulls(state="open", sort="updated", direction="desc")
         exact: list[PullRequest] = []
         moved_on: list[PullRequest] = []
@@ -457,8 +459,6 @@ class GitHubForge:
         times = [r.created_at for r in runs if r.path.split("@")[0] == wanted]
         return min(times, default=None)
 
-    # --- plumbing ----------------------------------------------------------------------------
-
     # --- acknowledging and re-running -------------------------------------------------------
 
     def add_reaction(self, comment_id: int, content: str) -> None:
@@ -495,6 +495,8 @@ class GitHubForge:
             if exc.status != 403 or "already running" not in _message(exc).lower():
                 raise
         return int(latest.id)
+
+    # --- plumbing ----------------------------------------------------------------------------
 
     def _post(self, post: Callable[[], T], posted: Callable[[], T | None]) -> T:
         """POST; after an answer that may hide a success, look (`posted`) before re-posting."""
@@ -537,6 +539,7 @@ def _pull(pull: GhPull) -> PullRequest:
         labels=tuple(label.name for label in pull.labels),
         title=pull.title,
         head_ref=pull.head.ref,
+        base_ref=pull.base.ref,
     )
 
 
@@ -573,7 +576,6 @@ def _state_files(archive: bytes, prefix: str) -> dict[str, str]:
             handle = tar.extractfile(member)
             if handle is not None:
                 found[path] = handle.read().decode("utf-8")
-        base_ref=pull.base.ref,
     return found
 
 

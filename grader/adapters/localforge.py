@@ -180,7 +180,7 @@ class LocalForge:
 
     def find_pulls_by_head(
         self, sha: str, head_repo: str | None, head_ref: str | None = None
-    ) -> PullRequest | None:
+    ) -> list[PullRequest]:
         candidates = [p for p in self.list_open_pulls() if head_repo in (None, p.head_repo)]
         exact = [p for p in candidates if p.head_sha == sha]
         moved_on = [p for p in candidates if head_repo and head_ref and p.head_ref == head_ref]
