@@ -753,3 +753,25 @@ def test_each_kernel_is_in_its_own_cgroups_with_the_notebooks_limits(tmp_path: P
     assert str(expected) in seen["limits"].values()
     assert seen["limits"]["pids.max"] == str(sandbox.TASK_BUDGET)
     assert not any(g.exists() for g in seen["made"])  # removed with its notebook
+
+
+@needs_box
+def test_network_true_shares_the_hosts_network_but_nothing_else(tmp_path: Path) -> None:
+    """`network: true` drops only the network namespace: the rest of the box stays."""
+    listener = Listener()
+    try:
+        source = attack(f"""
+got["listener"] = tried(lambda: socket.create_connection(("127.0.0.1", {listener.port}), timeout=5))
+got["uid"] = os.getuid()
+got["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+""")
+        path = notebook(tmp_path / "net" / "n.ipynb", PRELUDE, source)
+        limits = ExecutionLimits(cell_timeout_s=20, memory_mb=512, network=True)
+        run = run_notebook(path, {}, limits, base_env=BASE_ENV)
+    finally:
+        listener.close()
+    seen = got(run, 1)
+    assert seen["listener"][0] == "ok", seen
+    assert listener.connections == 1
+    assert seen["uid"] >= sandbox.UID_BASE
+    assert os.getpid() not in seen["pids"]
