@@ -455,25 +455,71 @@ def handle_record_command(
     parsed = commands.parse(body, ctx.course.assignments)
     if not parsed:
         return CommandOutcome("no command")
-    if not commands.is_authorised(
-        author, tas=ctx.course.tas, permission=ctx.forge.permission(author)
-    ):
+    permission = ctx.forge.permission(author)
+    if not commands.is_authorised(author, tas=ctx.course.tas, permission=permission):
         return CommandOutcome(f"refused: {author} may not run grader commands")
     valid, errors = commands.partition(parsed)
     if errors:
         return CommandOutcome("command error: " + "; ".join(str(e) for e in errors))
     changed = False
     for command in valid:
-        if isinstance(command, commands.ProjectCmd):
-            event = ProjectPresented(at=now, by=author)
-            for login in list(command.logins) or [student]:
-                changed |= ctx.ledger.update(login, partial(add_project, event=event)).changed
-            continue
-        target = getattr(command, "assignment", None) or assignment_id
-        event_ = _record_event(command, author, now)
-        if event_ is not None and target is None:
-            return CommandOutcome(f"command error: name the assignment for {student}")
-        if event_ is not None and target is not None:
-            change = partial(append_event, assignment=target, event=event_)
-            changed |= ctx.ledger.update(student, change).changed
+        result = _record_only(ctx, student, assignment_id, author, command, now)
+        if isinstance(result, str):
+            return CommandOutcome(result, changed=changed)
+        changed |= result
     return CommandOutcome(f"applied to {student} (no pull request yet)", changed=changed)
+
+
+def _record_only(
+    ctx: Context,
+    student: str,
+    assignment_id: str | None,
+    author: str,
+    command: commands.Command,
+    now: datetime,
+) -> bool | str:
+    """One command on a record without a PR: whether the ledger changed, or an error."""
+    ledger = ctx.ledger
+    if isinstance(command, commands.ProjectCmd | commands.DisqualifyCmd):
+        logins = list(command.logins) or [student]
+        if isinstance(command, commands.ProjectCmd):
+            change = partial(add_project, event=ProjectPresented(at=now, by=author))
+        else:
+            change = partial(_disqualify_once, event=Disqualified(at=now, by=author))
+        return any([ledger.update(login, change).changed for login in logins])
+    if isinstance(command, commands.UndoCmd | commands.HistoryCmd | commands.EnrollCmd):
+        return _record_only_other(ctx, student, assignment_id, author, command, now)
+    target = command.assignment or assignment_id
+    event = _record_event(command, author, now)
+    if event is None:
+        return False  # nothing to regrade without a submission
+    if target is None:
+        return f"command error: name the assignment for {student}"
+    return ledger.update(student, partial(append_event, assignment=target, event=event)).changed
+
+
+def _record_only_other(
+    ctx: Context,
+    student: str,
+    assignment_id: str | None,
+    author: str,
+    command: commands.UndoCmd | commands.HistoryCmd | commands.EnrollCmd,
+    now: datetime,
+) -> bool | str:
+    if isinstance(command, commands.HistoryCmd):
+        return False  # nowhere to reply
+    if isinstance(command, commands.EnrollCmd):
+        return "command error: /grader enroll works on the tracking issue"
+    history = ctx.ledger.history(student)
+    target_id = command.assignment or assignment_id
+    events = history.assignments.get(target_id, []) if target_id else []
+    record = last_record_command(events, author)
+    standing = last_student_command(history, author)
+    if record is not None and target_id and (standing is None or record.at >= standing.at):
+        undo = Undo(at=max(now, record.at), by=author)
+        change = partial(append_event, assignment=target_id, event=undo)
+        return ctx.ledger.update(student, change).changed
+    if standing is not None:
+        undo = Undo(at=max(now, standing.at), by=author)
+        return ctx.ledger.update(student, partial(append_standing, event=undo)).changed
+    return f"nothing to undo: {author} has no command in force for {student}"
