@@ -17,10 +17,13 @@ from grader.core.model import Assignment, Cell, CellRun, CourseConfig, Exercise,
 from grader.core.template import (
     CODE_PLACEHOLDER,
     MARKDOWN_PLACEHOLDER,
+    REPOSITORY_PLACEHOLDER,
     answer_tag,
+    colab_check_source,
     template_notebook,
 )
 from grader.core.verdict import evaluate
+from tests.corpus import corpus_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = datetime(2020, 8, 8, 23, 59, tzinfo=timezone(timedelta(hours=-12)))
@@ -76,7 +79,7 @@ def test_notebook_shape() -> None:
     metadata: dict[str, Any] = nb["metadata"]  # type: ignore[assignment]
     assert metadata["kernelspec"]["name"] == "python3"
     ids = [c["id"] for c in cells(nb)]
-    assert len(set(ids)) == len(ids) == 1 + 2 * len(EXERCISES)
+    assert len(set(ids)) == len(ids) == 1 + 2 * len(EXERCISES) + 2  # + the Colab check
 
 
 def test_heading_then_answer_cell_per_exercise() -> None:
@@ -92,6 +95,8 @@ def test_heading_then_answer_cell_per_exercise() -> None:
         ("markdown", "YOUR ANSWER HERE", ["exercise-summary"]),
         ("markdown", "## Exercise backward", None),
         ("code", "# YOUR CODE HERE", ["exercise-backward"]),
+        ("markdown", "## Check before you hand in", None),
+        ("code", "# Checks this notebook in Google Colab; does nothing anywhere else.", None),
     ]  # fmt: skip
 
 
@@ -187,3 +192,228 @@ def test_write_notebook_refuses_an_invalid_notebook(tmp_path: Path) -> None:
     with pytest.raises(nbformat.ValidationError):
         write_notebook(broken, path)
     assert not path.exists()
+
+
+# --- the Colab check cell -------------------------------------------------------------
+
+CHECK = colab_check_source("d2l/study-group", "section-01")
+
+
+def run_check_cell(
+    source: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, in_colab: bool
+) -> list[list[str]]:
+    """Run the cell's code here with Colab faked; the commands it would run, in order."""
+    import builtins
+    import json
+    import os
+    import subprocess
+    import sys
+    import types
+
+    commands: list[list[str]] = []
+    if in_colab:
+        message = types.ModuleType("google.colab._message")
+        notebook = {"cells": [], "metadata": {"colab": {}}, "nbformat": 4, "nbformat_minor": 0}
+        message.blocking_request = lambda kind, timeout_sec: {"ipynb": notebook}  # type: ignore[attr-defined]
+        colab = types.ModuleType("google.colab")
+        colab._message = message  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "google.colab", colab)
+        monkeypatch.setitem(sys.modules, "google.colab._message", message)
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+
+    def fake_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        commands.append(list(argv))
+        return subprocess.CompletedProcess(argv, 0, stdout="table\n", stderr="")
+
+    def content_open(path: str, *args: Any, **kwargs: Any) -> Any:
+        assert path.startswith("/content/"), path
+        return open(tmp_path / path.removeprefix("/content/"), *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(os.path, "isdir", lambda path: False)
+    exec(source, {"__builtins__": {**vars(builtins), "open": content_open}})
+    if in_colab and commands:
+        saved = json.loads((tmp_path / "section-01.ipynb").read_text(encoding="utf-8"))
+        assert saved == notebook
+    return commands
+
+
+def test_check_cell_outside_colab_only_prints(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_check_cell(CHECK, monkeypatch, tmp_path, in_colab=False) == []
+    assert capsys.readouterr().out == (
+        "Not in Colab: run `grader check section-01.ipynb` in a terminal.\n"
+    )
+
+
+def test_check_cell_in_colab_installs_the_course_grader_and_checks_this_notebook(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    commands = run_check_cell(CHECK, monkeypatch, tmp_path, in_colab=True)
+    assert commands == [
+        ["git", "clone", "-q", "--depth=1", "https://github.com/d2l/study-group",
+         "/content/course"],
+        [sys.executable, "-m", "venv", "--system-site-packages", "/content/grader"],
+        ["/content/grader/bin/pip", "install", "-q", "/content/course"],
+        [
+            "/content/grader/bin/grader", "check", "/content/section-01.ipynb",
+            "--course", "/content/course",
+        ],
+    ]  # fmt: skip
+    assert capsys.readouterr().out == "table\n\n"
+
+
+def test_check_cell_with_the_placeholder_says_so_in_colab(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = colab_check_source(REPOSITORY_PLACEHOLDER, "section-01")
+    assert run_check_cell(source, monkeypatch, tmp_path, in_colab=True) == []
+    assert "does not name its course repository yet" in capsys.readouterr().out
+
+
+def test_check_cell_sits_under_its_own_heading_after_the_last_exercise() -> None:
+    nb = template_notebook(SMALL, "section-01")
+    *_, heading, check = cells(nb)
+    assert heading["source"].startswith("## Check before you hand in\n")
+    assert (check["cell_type"], check["metadata"]) == ("code", {})
+    assert check["source"] == colab_check_source(REPOSITORY_PLACEHOLDER, "section-01")
+
+
+def test_an_assignment_without_exercises_has_no_check_cell() -> None:
+    assert len(cells(template_notebook(SMALL, "section-02"))) == 1
+
+
+# --- a starter, answered, saved the way Colab saves it, graded normally -----------------
+
+
+def answered_starter(aid: str, answers: dict[str, str]) -> dict[str, Any]:
+    """The committed starter with each `exercise-<id>` cell replaced by an answer."""
+    import json
+
+    nb: dict[str, Any] = json.loads((ROOT / "exercises" / f"{aid}.ipynb").read_text("utf-8"))
+    for cell in nb["cells"]:
+        for exercise_id, source in answers.items():
+            if answer_tag(exercise_id) in cell["metadata"].get("tags", []):
+                cell["source"] = source
+    return nb
+
+
+def colab_saved(nb: dict[str, Any], *, keep_tags: bool) -> dict[str, Any]:
+    """What Colab's File > Download .ipynb gives for `nb` after Runtime > Run all.
+
+    Colab writes nbformat 4.0 (no cell ids; its own `metadata.id`), `colab`
+    and `accelerator` notebook metadata, per-cell `colab`/`outputId` metadata,
+    execution counts and the outputs, and widget state without the `state`
+    wrapper the schema asks for. The widget models are real ones, from the
+    corpus's nbclient JupyterWidgets notebook. `keep_tags=False` models a
+    Colab that drops cell tags: the headings alone must still place answers.
+    """
+    import json
+
+    widgets = json.loads(
+        corpus_file("notebooks", "nbclient__JupyterWidgets.ipynb").read_text("utf-8")
+    )["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    saved_cells = []
+    for count, cell in enumerate(nb["cells"], start=1):
+        metadata: dict[str, Any] = {"id": f"c{count:04x}ColabId"}
+        if keep_tags and cell["metadata"].get("tags"):
+            metadata["tags"] = cell["metadata"]["tags"]
+        out: dict[str, Any] = {"cell_type": cell["cell_type"], "metadata": metadata}
+        source = "".join(cell["source"])  # a committed notebook stores a list of lines
+        out["source"] = source.splitlines(keepends=True)
+        if cell["cell_type"] == "code":
+            metadata["colab"] = {"base_uri": "https://localhost:8080/"}
+            metadata["outputId"] = f"{count:08x}-0000-4000-8000-colab0000000"
+            out["execution_count"] = count
+            out["outputs"] = [{"name": "stdout", "output_type": "stream", "text": ["stale\n"]}]
+        saved_cells.append(out)
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 0,
+        "metadata": {
+            "colab": {"name": "Copy of the starter", "provenance": []},
+            "kernelspec": {"name": "python3", "display_name": "Python 3"},
+            "language_info": {"name": "python"},
+            "accelerator": "GPU",
+            "widgets": {"application/vnd.jupyter.widget-state+json": widgets},
+        },
+        "cells": saved_cells,
+    }
+
+
+SECTION_03_ANSWERS = {
+    "backward": """\
+def backward(X, y, w, b):
+    residuals = [sum(x * wj for x, wj in zip(xs, w)) + b - t for xs, t in zip(X, y)]
+    n = len(X)
+    grad_w = [sum(r * xs[j] for r, xs in zip(residuals, X)) / n for j in range(len(w))]
+    return grad_w, sum(residuals) / n
+""",
+    "check": "print(backward([[1.0]], [2.0], [1.0], 0.0))  # (-1.0,), -1.0",
+}
+
+
+def check_json(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    import json
+
+    from grader.cli.main import main
+
+    code = main(["check", str(path), "--course", str(ROOT), "--json"])
+    return code, json.loads(capsys.readouterr().out)["results"][0]
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("keep_tags", [True, False], ids=["tags-kept", "tags-dropped"])
+def test_a_colab_saved_starter_is_graded_normally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_tags: bool
+) -> None:
+    import json
+
+    saved = colab_saved(answered_starter("section-03", SECTION_03_ANSWERS), keep_tags=keep_tags)
+    path = tmp_path / "section-03.ipynb"  # renamed after download, as the guide says
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    code, result = check_json(path, capsys)
+    assert (code, result["status"], result["problems"]) == (0, "complete", [])
+    assert [(e["id"], e["status"]) for e in result["exercises"]] == [
+        ("backward", "ok"),
+        ("check", "ok"),
+    ]
+
+
+@pytest.mark.kernel
+def test_a_colab_saved_starter_with_a_wrong_answer_is_incomplete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    wrong = {**SECTION_03_ANSWERS, "backward": "def backward(X, y, w, b):\n    return w, b\n"}
+    path = tmp_path / "section-03.ipynb"
+    path.write_text(json.dumps(colab_saved(answered_starter("section-03", wrong), keep_tags=True)))
+    code, result = check_json(path, capsys)
+    assert (code, result["status"]) == (1, "incomplete")
+    assert [(e["id"], e["status"]) for e in result["exercises"]] == [
+        ("backward", "error"),
+        ("check", "ok"),
+    ]
+
+
+@pytest.mark.kernel
+def test_every_untouched_starter_is_incomplete_with_every_exercise_empty(
+    real_course: CourseConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The check cell runs in CI like any cell and answers nothing."""
+    import json
+
+    from grader.cli.main import main
+
+    ids = [a for a, assignment in real_course.assignments.items() if assignment.exercises]
+    paths = [str(ROOT / "exercises" / f"{aid}.ipynb") for aid in ids]
+    assert main(["check", *paths, "--course", str(ROOT), "--json", "--jobs", "2"]) == 1
+    results = json.loads(capsys.readouterr().out)["results"]
+    for aid, result in zip(ids, results, strict=True):
+        assert result["problems"] == [], aid
+        assert {e["status"] for e in result["exercises"]} == {"empty"}, aid

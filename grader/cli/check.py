@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,10 @@ from grader.cli import console
 from grader.cli.common import INCOMPLETE, OK, UsageError, add_course, print_json
 from grader.core.codec import encode_evaluation
 from grader.core.model import Assignment, CourseConfig, Evaluation
-from grader.core.template import template_notebook
+from grader.core.template import REPOSITORY_PLACEHOLDER, template_notebook
+
+# GitHub's owner and repository names: letters, digits, '-', '_', '.'.
+REPOSITORY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 
 def register(sub: Any) -> None:
@@ -32,6 +36,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser("template", help="write a starter notebook for an assignment")
     p.add_argument("assignment")
     p.add_argument("-o", "--output", type=Path, help="where to write (default: ASSIGNMENT.ipynb)")
+    p.add_argument(
+        "--repository",
+        default=REPOSITORY_PLACEHOLDER,
+        metavar="OWNER/NAME",
+        help="the course repository on GitHub, for the Colab check cell (default: a placeholder)",
+    )
     add_course(p)
     p.set_defaults(handler=cmd_template)
 
@@ -114,7 +124,10 @@ def cmd_validate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def cmd_template(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     course = load_course(args.course)
     resolve_assignment(course, args.assignment, Path(f"{args.assignment}.ipynb"))
+    repository: str = args.repository
+    if repository != REPOSITORY_PLACEHOLDER and not REPOSITORY_RE.match(repository):
+        raise UsageError(f"--repository {repository!r}: expected OWNER/NAME, e.g. d2l/study-group")
     out: Path = args.output or Path(f"{args.assignment}.ipynb")
-    write_notebook(template_notebook(course, args.assignment), out)
+    write_notebook(template_notebook(course, args.assignment, repository), out)
     print(f"wrote {out}")  # noqa: T201
     return OK
