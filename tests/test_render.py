@@ -494,3 +494,18 @@ def test_step_summary() -> None:
     assert tags.tables[0][2][1] == "✅ complete"
     assert len(notices.step_summary([EVALUATION] * 1_000)) < BODY_LIMIT
     assert "No notebooks" in notices.step_summary([])
+
+
+def test_escape_inline_wrap_breaks_long_words_only() -> None:
+    zwsp = "\u200b"
+    assert escape_inline("a" * 25, 100, wrap=10) == zwsp.join(["a" * 10, "a" * 10, "a" * 5])
+    assert zwsp not in escape_inline("short words stay whole", 100, wrap=10)
+    escaped = escape_inline("<" * 12, 200, wrap=10)
+    assert escaped == "&lt;" * 10 + zwsp + "&lt;" * 2  # never inside an entity
+    assert len(escape_inline("x" * 500, 50, wrap=10)) <= 50
+
+
+def test_exercise_table_detail_can_wrap() -> None:
+    long = Evaluation("section-01", "incomplete", (ExerciseResult("1", "error", "E" * 200),))
+    row = parse(comment(evaluation=long)).tables[0][1]
+    assert all(len(part) <= 30 for part in row[2].split("\u200b"))

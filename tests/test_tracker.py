@@ -177,18 +177,13 @@ def test_needs_attention_lists_open_resubmission_windows_with_time_left() -> Non
         ("dave", "section-01"): RecordState("dave", "section-01", "complete", pr=6),
     }
     (page,) = tracker_pages(course=config, states=states, certificates=[], now=now)
-    attention = table_headed(page, "Student")
-    assert attention[0] == ["Student", "Assignment", "PR", "Window closes", "Time left"]
     # alice only: bob's is a TA's decision, carol's window closed, dave is complete.
-    assert attention[1:] == [
-        [
-            "alice",
-            "section-01",
-            "#3",
-            "2020-08-17 23:59 UTC-12:00 (2020-08-18 11:59 UTC)",
-            "1 day 12 hours",
-        ]
-    ]
+    assert "1 on-time incomplete hand-in may still be fixed and pushed again" in page
+    assert (
+        "- **section-01**, window closes 2020-08-17 23:59 UTC-12:00 (2020-08-18 11:59 UTC) "
+        "(1 day 12 hours left), 1 student: [alice](../pull/3)\n" in page
+    )
+    assert '<a href="../pull/3">alice</a>' in to_html(page)
     assert page.index("### Needs attention") < page.index("### Assignments")
     (after,) = tracker_pages(
         course=config, states=states, certificates=[], now=now + timedelta(days=2)

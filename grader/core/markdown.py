@@ -37,6 +37,8 @@ BODY_LIMIT = 60_000
 ELLIPSIS = "…"
 # Invisible, and breaks GitHub's autolinking of @mentions and #123 references.
 WORD_JOINER = "\u2060"
+# Invisible, and lets a browser break a long word there.
+ZERO_WIDTH_SPACE = "\u200b"
 
 _ANSI = re.compile(
     r"""
@@ -101,11 +103,14 @@ def _starts_autolink(text: str, i: int) -> bool:
     return text[i] == "." and text[max(0, i - 3) : i].lower() == "www"
 
 
-def escape_inline(text: str, limit: int) -> str:
+def escape_inline(text: str, limit: int, *, wrap: int = 0) -> str:
     """One line of inert markdown showing `text`, at most `limit` characters.
 
     Safe in a paragraph and in a table cell. Whitespace (newlines included)
-    collapses to single spaces; a cut is marked with an ellipsis.
+    collapses to single spaces; a cut is marked with an ellipsis. `wrap`: after
+    that many characters without a space, an invisible break opportunity
+    (U+200B), so a long word (a path, a hash) cannot widen a table past
+    GitHub's body and hide its columns.
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
@@ -113,9 +118,12 @@ def escape_inline(text: str, limit: int) -> str:
     flat = _WHITESPACE.sub(" ", sanitize(text[: 4 * limit + 1024])).strip()
     flat = flat[: limit + 1]  # every kept character yields at least one out
     out: list[str] = []
-    used = 0
+    used = run = 0
     for i in range(len(flat)):
         piece = _escape_char(flat, i)
+        run = 0 if flat[i] == " " else run + 1
+        if wrap and run > wrap:
+            piece, run = ZERO_WIDTH_SPACE + piece, 1
         if used + len(piece) > limit:
             return _cut(out, used, limit)
         out.append(piece)

@@ -172,7 +172,7 @@ def _summary_row(evaluation: Evaluation) -> str:
     glyph, word = RECORD_STATUS[evaluation.status]
     return table_row(
         [
-            escape_inline(evaluation.assignment, 60),
+            escape_inline(evaluation.assignment, 60, wrap=30),
             f"{glyph} {word}",
             f"{done} of {len(evaluation.exercises)}",
             str(len(evaluation.problems)),
@@ -183,7 +183,11 @@ def _summary_row(evaluation: Evaluation) -> str:
 def _summary_details(evaluation: Evaluation) -> str:
     rows = [
         table_row(
-            [escape_inline(r.id, 60), EXERCISE_STATUS[r.status], escape_inline(r.detail, 200)]
+            [
+                escape_inline(r.id, 60, wrap=30),
+                EXERCISE_STATUS[r.status],
+                escape_inline(r.detail, 200, wrap=30),
+            ]
         )
         for r in evaluation.exercises
         if r.status != "ok"

@@ -31,6 +31,7 @@ __all__ = ["pr_comment", "pr_facts"]
 
 _FACTS = re.compile(r"<!-- grader:pr (\{[^\n]*?\}) -->")
 _SLACK = 64  # joins between sections
+_WRAP = 30  # a table cell's longest unbroken run: wider would push the table past the body
 
 
 # --- the hidden marker -----------------------------------------------------
@@ -301,14 +302,14 @@ def _evaluation_sections(
 
 def _exercise_label(assignment: Assignment, exercise_id: str) -> str:
     titles = {e.id: e.title for e in assignment.exercises}
-    label = escape_inline(exercise_id, 60)
+    label = escape_inline(exercise_id, 60, wrap=_WRAP)
     title = titles.get(exercise_id, "")
-    return f"{label}: {escape_inline(title, 120)}" if title else label
+    return f"{label}: {escape_inline(title, 120, wrap=_WRAP)}" if title else label
 
 
 def _hint(course: CourseConfig, assignment: Assignment, result: ExerciseResult) -> str:
     words = {e.id: e.min_words for e in assignment.exercises}.get(result.id)
-    name = escape_inline(result.id, 60)
+    name = escape_inline(result.id, 60, wrap=_WRAP)
     hints = {
         "ok": "",
         "missing": f"No answer found: put it under a heading “Exercise {name}” "
@@ -334,7 +335,9 @@ def _exercise_table(
     rows = []
     for result in results:
         detail = _first_line(result.detail)
-        shown = escape_inline(detail, 240) if detail else _hint(course, assignment, result)
+        shown = (
+            escape_inline(detail, 240, wrap=_WRAP) if detail else _hint(course, assignment, result)
+        )
         label = _exercise_label(assignment, result.id)
         rows.append(table_row([label, EXERCISE_STATUS[result.status], shown]))
     rows = fit(rows, budget - 100, "| … | {n} more exercises not shown | |")

@@ -49,7 +49,7 @@ _ONE_PER_COLUMN = 10
 _GROUP = 5
 _LOGIN_SHOWN = 39  # GitHub logins are at most 39 characters
 _LOGIN_CHUNK = 10
-_ZERO_WIDTH_SPACE = "\u200b"
+_WRAP = 30
 _ATTENTION_BUDGET = 12_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DASH = "\u2013"  # an en dash, as in "a" DASH "f"
@@ -219,33 +219,50 @@ def _attention(
     students: Sequence[_Student],
     now: datetime,
 ) -> str:
-    """On-time incompletes whose resubmission window is still open, soonest first."""
-    found: list[tuple[datetime, str, str, str, RecordState]] = []
+    """On-time incompletes that may still be fixed: one line per assignment and window,
+    soonest first, each student linked to the PR to look at."""
+    windows: dict[tuple[datetime, str], list[tuple[str, RecordState]]] = {}
     for student in students:
         for assignment, state in zip(assignments, student.cells, strict=True):
             if state is None or state.status != "incomplete" or state.override:
                 continue
             closes = (state.deadline or assignment.deadline) + course.grace
             if now <= closes:
-                key = student.login.casefold()
-                found.append((closes, key, assignment.id, student.login, state))
-    if not found:
+                windows.setdefault((closes, assignment.id), []).append((student.login, state))
+    if not windows:
         return "Nobody: no on-time incomplete hand-in is inside its resubmission window."
-    rows = []
-    for closes, _, assignment_id, login, state in sorted(found, key=lambda f: f[:3]):
-        name = escape_inline(assignment_id, 60)
-        pr = f"#{state.pr}" if state.pr is not None else "—"
-        left = format_duration(closes - now)
-        rows.append(
-            table_row([_login_cell(login), name, pr, format_time(closes, course.timezone), left])
-        )
+    total = sum(len(w) for w in windows.values())
+    lines = [
+        _attention_line(course, assignment_id, closes, now, found)
+        for (closes, assignment_id), found in sorted(windows.items())
+    ]
     intro = (
-        f"{len(found)} on-time incomplete hand-ins may still be fixed and pushed again "
+        f"{total} on-time incomplete hand-in{'s' if total != 1 else ''} may still be fixed "
+        "and pushed again "
         "(time left counted from the time above):"
     )
-    rows = fit(rows, _ATTENTION_BUDGET, "| … | {n} more | | | |")
-    headers = ["Student", "Assignment", "PR", "Window closes", "Time left"]
-    return intro + "\n\n" + table(headers, rows)
+    return intro + "\n\n" + "\n".join(fit(lines, _ATTENTION_BUDGET, "- … {n} more windows"))
+
+
+def _attention_line(
+    course: CourseConfig,
+    assignment_id: str,
+    closes: datetime,
+    now: datetime,
+    found: Sequence[tuple[str, RecordState]],
+) -> str:
+    people = [
+        f"[{_login_cell(login)}](../pull/{state.pr})" if state.pr else _login_cell(login)
+        for login, state in found
+    ]
+    shown = fit(people, _ATTENTION_BUDGET // 4, "{n} more")
+    who = ", ".join(shown)
+    head = (
+        f"- **{escape_inline(assignment_id, 60)}**, window closes "
+        f"{format_time(closes, course.timezone)} ({format_duration(closes - now)} left), "
+        f"{len(found)} student{'s' if len(found) != 1 else ''}"
+    )
+    return f"{head}: {who}"
 
 
 def _counts(statuses: Sequence[Sequence[RecordStatus]], column: int) -> dict[RecordStatus, int]:
@@ -265,7 +282,8 @@ def _assignment_table(
         return "No assignments are configured yet."
     rows = []
     for i, a in enumerate(assignments):
-        name = f"{escape_inline(a.title or a.id, 80)} ({escape_inline(a.id, 60)})"
+        title = escape_inline(a.title or a.id, 80, wrap=_WRAP)
+        name = f"{title} ({escape_inline(a.id, 60, wrap=_WRAP)})"
         if not a.counts_for_certificate:
             name += ", practice"
         when = format_time(a.deadline, course.timezone)
@@ -346,9 +364,7 @@ def _student_table_head(assignments: Sequence[Assignment]) -> str:
 def _login_cell(login: str) -> str:
     """The login, escaped, with a break opportunity every few characters: a long
     login must not widen the table past GitHub's body."""
-    shown = login[:_LOGIN_SHOWN]
-    chunks = [shown[i : i + _LOGIN_CHUNK] for i in range(0, len(shown), _LOGIN_CHUNK)]
-    cell = _ZERO_WIDTH_SPACE.join(escape_inline(c, 8 * _LOGIN_CHUNK) for c in chunks if c)
+    cell = escape_inline(login[:_LOGIN_SHOWN], 8 * _LOGIN_SHOWN, wrap=_LOGIN_CHUNK)
     return cell + ("…" if len(login) > _LOGIN_SHOWN else "")
 
 
