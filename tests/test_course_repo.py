@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import textwrap
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -10,8 +12,12 @@ from pathlib import Path
 import pytest
 
 from grader.adapters.course import load_course
+from grader.cli.check import REPOSITORY_RE
+from grader.cli.main import main
 from grader.core.configcheck import ConfigError
-from grader.core.model import CourseConfig, Exercise
+from grader.core.model import ChangedFile, CourseConfig, Exercise
+from grader.core.scope import check_scope
+from grader.core.template import REPOSITORY_PLACEHOLDER
 from tests.factories import AOE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -279,9 +285,83 @@ def test_each_session_has_a_student_text(course: CourseConfig, aid: str) -> None
         assert f"{deadline.astimezone(UTC):%H:%M} UTC" in text
         assert f"submissions/<your-github-login>/{aid}.ipynb" in text
         assert "grader check" in text
+        [link] = COLAB_LINK.findall(text)
+        assert link[1] == f"exercises/{aid}.ipynb", link
+        assert f"[`exercises/{aid}.ipynb`]({aid}.ipynb)" in text
         assert all(f"Exercise `{e.id}`" in text for e in course.assignments[aid].exercises)
     else:
         assert "nothing to hand in" in text.lower()
+
+
+# --- committed starters, their Colab links, and submissions/ -------------------
+
+COLAB_LINK = re.compile(
+    r"https://colab\.research\.google\.com/github/([^\s)]+?)/blob/main/([^\s)]+)"
+)
+STARTER_REPOSITORY = re.compile(r'^COURSE = "([^"]*)"', re.MULTILINE)
+
+
+def starter_repository(aid: str) -> str:
+    """The course repository the committed starter's Colab check cell clones."""
+    nb = json.loads((ROOT / "exercises" / f"{aid}.ipynb").read_text(encoding="utf-8"))
+    sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    [found] = [m[1] for src in sources if (m := STARTER_REPOSITORY.search(src))]
+    return found
+
+
+def test_a_starter_for_each_assignment_with_exercises(course: CourseConfig) -> None:
+    starters = sorted(p.stem for p in (ROOT / "exercises").glob("*.ipynb"))
+    assert starters == sorted(a for a, x in course.assignments.items() if x.exercises)
+
+
+@pytest.mark.parametrize("aid", [a for a in IDS if a != "section-02"])
+def test_committed_starter_is_what_grader_template_writes_today(aid: str, tmp_path: Path) -> None:
+    repository = starter_repository(aid)
+    out = tmp_path / f"{aid}.ipynb"
+    argv = ["template", aid, "-o", str(out), "--course", str(ROOT), "--repository", repository]
+    assert main(argv) == 0
+    assert (ROOT / "exercises" / f"{aid}.ipynb").read_bytes() == out.read_bytes(), (
+        f"exercises/{aid}.ipynb is not what `grader template` writes today; regenerate it: "
+        f"grader template {aid} --repository '{repository}' -o exercises/{aid}.ipynb"
+    )
+
+
+def test_starters_and_colab_links_name_one_repository(course: CourseConfig) -> None:
+    """Either still the placeholder everywhere, or the maintainer's owner/name everywhere."""
+    ids = [a for a, x in course.assignments.items() if x.exercises]
+    named = {starter_repository(aid) for aid in ids}
+    for aid in ids:
+        text = (ROOT / "exercises" / f"{aid}.md").read_text(encoding="utf-8")
+        named |= {repo for repo, _ in COLAB_LINK.findall(text)}
+    assert len(named) == 1, named
+    [repository] = named
+    assert repository == REPOSITORY_PLACEHOLDER or REPOSITORY_RE.match(repository), repository
+
+
+def test_submissions_folder_holds_only_its_readme() -> None:
+    """Students' work arrives by pull request; the course's main branch carries none."""
+    folder = ROOT / "submissions"
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md"]
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    assert "submissions/<your-login>/<assignment>.ipynb" in text
+    assert "`submissions/alice/section-01.ipynb`" in text
+    assert "(../docs/students.md)" in text
+    assert (ROOT / "docs" / "students.md").is_file()
+    assert "(../exercises/)" in text
+
+
+def test_the_readme_is_outside_every_students_folder(course: CourseConfig) -> None:
+    """A PR that edits submissions/README.md is rejected; one beside it is graded."""
+    readme = ChangedFile("submissions/README.md", "modified")
+    mine = ChangedFile("submissions/alice/section-01.ipynb", "added")
+    assert check_scope("alice", [mine], course.assignments).notebooks == (
+        ("section-01", "submissions/alice/section-01.ipynb"),
+    )
+    rejected = check_scope("alice", [mine, readme], course.assignments)
+    assert rejected.reasons == (
+        "submissions/README.md is outside your folder; "
+        "only files in submissions/alice/ may change.",
+    )
 
 
 def test_every_test_has_a_reference_answer(course: CourseConfig) -> None:
