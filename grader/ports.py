@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from grader.core.errors import GraderError
 from grader.core.history import StudentHistory
 from grader.core.model import Assignment, Cell, ChangedFile, Comment, Evaluation, Issue, PullRequest
 
@@ -28,8 +29,11 @@ __all__ = [
 ]
 
 
-class StateConflict(Exception):
-    """A state write lost a compare-and-swap race (HTTP 409 on GitHub)."""
+class StateConflict(GraderError):
+    """A state write lost a compare-and-swap race (HTTP 409 on GitHub).
+
+    The ledger retries these; one that escapes means other writers kept winning.
+    """
 
 
 class Forge(Protocol):

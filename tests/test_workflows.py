@@ -28,6 +28,12 @@ PINS = {
     "actions/download-artifact": ("3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
     "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
 }
+# Pins beyond actions-pins.md, each with where its SHA was read.
+ADDED_PINS = {
+    # The commit of tag v3.1.1 in actions/create-github-app-token (runs on node24).
+    "actions/create-github-app-token": ("1b10c78c7865c340bc4f6099eb2f838309f1e8c3", "v3.1.1"),
+}
+LOCAL_ACTIONS = ROOT / ".github" / "actions"
 EXPECTED = {"grade", "publish", "ta-command", "reconcile", "ci", "regrade"}
 PRIVILEGED = ("publish", "ta-command", "reconcile", "regrade")
 
@@ -74,15 +80,25 @@ def pinned_uses(wf: Workflow) -> list[str]:
     problems = []
     for job_id, step in steps(wf):
         uses = step.get("uses")
-        if uses is None:
-            continue
-        action, _, ref = str(uses).partition("@")
-        pin = PINS.get(action)
-        if pin is None:
-            problems.append(f"{job_id}: {uses}: action not in actions-pins.md")
-        elif ref != pin[0]:
-            problems.append(f"{job_id}: {uses}: not pinned to {pin[0]}")
+        if uses is not None:
+            problems += [f"{job_id}: {p}" for p in _pin_problems(str(uses))]
     return problems
+
+
+def _pin_problems(uses: str) -> list[str]:
+    """A remote action pinned to its reviewed SHA; a local one whose own steps are."""
+    if uses.startswith("./"):
+        local = ROOT / uses / "action.yml"
+        if not local.is_file():
+            return [f"{uses}: no such local action"]
+        data = yaml.safe_load(local.read_text(encoding="utf-8"))
+        inner = [str(s["uses"]) for s in data["runs"].get("steps", []) if "uses" in s]
+        return [f"{uses} -> {p}" for u in inner for p in _pin_problems(u)]
+    action, _, ref = uses.partition("@")
+    pin = PINS.get(action) or ADDED_PINS.get(action)
+    if pin is None:
+        return [f"{uses}: action not in actions-pins.md"]
+    return [] if ref == pin[0] else [f"{uses}: not pinned to {pin[0]}"]
 
 
 def empty_top_permissions(wf: Workflow) -> list[str]:
@@ -354,3 +370,46 @@ def test_guard_catches_scopes_or_secrets_on_grade() -> None:
         lambda wf: _first_run(wf).update(env={"T": "${{ secrets.GRADER_TOKEN }}"}),
     )
     assert unprivileged_jobs(with_secret, ("grade",)) != []
+
+
+# --- THREATS 48: the bot's identity with an App or PAT token -------------------------------
+
+
+@pytest.mark.parametrize("name", ["publish", "ta-command", "reconcile"])
+def test_privileged_grader_steps_take_their_token_from_the_token_step(name: str) -> None:
+    """The job's own GITHUB_TOKEN stays what it is (github-actions[bot]); an App or PAT
+    token goes in GRADER_TOKEN with the login it writes as, so the grader finds its own
+    comments and tracking issue (a secret in GITHUB_TOKEN made it look for the wrong bot)."""
+    for job_id, step in steps(load(name)):
+        if "grader " not in str(step.get("run", "")):
+            continue
+        env = step.get("env") or {}
+        assert env.get("GITHUB_TOKEN") == "${{ github.token }}", (job_id, step.get("name"))
+        assert env.get("GRADER_TOKEN") == "${{ steps.token.outputs.token }}", job_id
+        assert env.get("GRADER_BOT_LOGIN") == "${{ steps.token.outputs.bot-login }}", job_id
+        job = load(name)["jobs"][job_id]
+        assert any(s.get("id") == "token" for s in job["steps"]), job_id
+
+
+def test_the_token_action_mints_an_app_token_only_when_configured() -> None:
+    data = yaml.safe_load((LOCAL_ACTIONS / "grader-token" / "action.yml").read_text())
+    (mint,) = data["runs"]["steps"]
+    assert mint["if"] == "${{ inputs.client-id != '' }}"
+    assert {k for k in mint["with"] if k.startswith("permission-")} == {
+        "permission-actions",
+        "permission-contents",
+        "permission-issues",
+        "permission-pull-requests",
+    }
+    assert "app-slug" in data["outputs"]["bot-login"]["value"]
+
+
+def test_a_command_that_changed_nothing_renders_no_tracker() -> None:
+    jobs = load("ta-command")["jobs"]
+    assert jobs["command"]["outputs"]["changed"] == "${{ steps.apply.outputs.changed }}"
+    assert "needs.command.outputs.changed == 'true'" in jobs["tracker"]["if"]
+
+
+def test_reconcile_runs_when_the_course_or_a_deadline_changes() -> None:
+    push = triggers(load("reconcile"))["push"]
+    assert push["paths"] == ["exercises/**", "course.yml"]

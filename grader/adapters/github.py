@@ -37,6 +37,7 @@ import urllib3
 from github import Auth, Github, GithubException, GithubRetry
 from github.ContentFile import ContentFile
 from github.File import File
+from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.InputGitTreeElement import InputGitTreeElement
 from github.Issue import Issue as GhIssue
 from github.IssueComment import IssueComment
@@ -45,7 +46,7 @@ from github.PullRequest import PullRequest as GhPull
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from grader.core.errors import UserError
+from grader.core.errors import GraderError, UserError
 from grader.core.model import ChangedFile, Comment, Issue, PullRequest
 from grader.ports import StateConflict
 
@@ -59,6 +60,10 @@ THROTTLED = (403, 429)
 POST_BACKOFF = (1.0, 2.0, 4.0)  # seconds between re-posts after a lost answer
 PAGE = 100  # items per page of every listing
 MAX_COMPARE_FILES = 300  # GitHub's compare lists no more files than this
+# A job runs for at most 15 minutes (timeout-minutes in the workflows): one wait for a
+# rate limit may last this long, and all the waits of one command this long in total.
+MAX_ONE_WAIT_S = 180.0
+MAX_WAIT_S = 480.0
 
 Sleep = Callable[[float], None]
 T = TypeVar("T")
@@ -68,21 +73,73 @@ class GitHubConfigError(UserError):
     """The environment does not say enough to talk to GitHub."""
 
 
-class ForgeRetry(GithubRetry):
-    """`GithubRetry` with PATCH and 429 added, POST only when throttled, and a pluggable sleep."""
+class RateLimited(GraderError):
+    """GitHub's rate limits would keep this job waiting past its budget.
 
-    def __init__(self, *, sleep: Sleep = time.sleep, **kwargs: Any) -> None:
+    Not a bug: the job stops, having written only what it could redo, and
+    `reconcile` (hourly) repairs what is missing once the limit resets.
+    """
+
+
+class StateRejected(GraderError):
+    """A ruleset or branch protection refuses the ledger write: a setting to change."""
+
+    exit_code = 2
+
+
+@dataclass
+class WaitBudget:
+    """Seconds one command may spend waiting on GitHub (rate limits, retries), in all.
+
+    Workflows give each job 15 minutes; waiting longer than this fails visibly.
+    """
+
+    seconds: float = MAX_WAIT_S
+
+    def take(self, wait: float) -> None:
+        if wait > self.seconds:
+            raise RateLimited(
+                f"GitHub asks to wait {wait:.0f} s more, past this job's waiting budget: "
+                "stopping here. Nothing is lost: the hourly reconcile run (or a re-run of "
+                "this job) finishes the work once GitHub's rate limit resets."
+            )
+        self.seconds -= wait
+
+
+class ForgeRetry(GithubRetry):
+    """`GithubRetry` with PATCH and 429 added, POST only when throttled, a pluggable
+    sleep, and waits capped: one wait by `max_rate_limit_wait`, all by a WaitBudget."""
+
+    def __init__(
+        self, *, sleep: Sleep = time.sleep, budget: WaitBudget | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("total", 5)
         kwargs.setdefault("backoff_factor", 1.0)
         kwargs.setdefault("status_forcelist", [429, *range(500, 600)])  # GithubRetry adds 403
         kwargs.setdefault("allowed_methods", Retry.DEFAULT_ALLOWED_METHODS | {"PATCH"})
+        # PyGithub waits for a primary limit's reset with no cap unless told (up to an hour).
+        kwargs.setdefault("max_rate_limit_wait", MAX_ONE_WAIT_S)
         super().__init__(**kwargs)
         self._sleep = sleep
+        self._budget = budget or WaitBudget()
 
     def new(self, **kw: Any) -> Self:
         retry = super().new(**kw)
         retry._sleep = self._sleep
+        retry._budget = self._budget  # one budget for every request of the command
         return retry
+
+    def increment(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> Retry:
+        try:
+            return super().increment(*args, **kwargs)
+        except RateLimitExceededExceedsMaxWait as exc:
+            raise RateLimited(
+                f"GitHub's rate limit resets in {exc.wait:.0f} s, longer than this job may "
+                "wait: stopping here. Nothing is lost: the hourly reconcile run (or a re-run "
+                "of this job) finishes the work after the reset."
+            ) from None
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if method.upper() == "POST" and status_code in THROTTLED:
@@ -92,7 +149,9 @@ class ForgeRetry(GithubRetry):
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
         wait = self.get_retry_after(response) if response is not None else None
-        self._sleep(wait if wait is not None else self.get_backoff_time())
+        wait = wait if wait is not None else self.get_backoff_time()
+        self._budget.take(wait)
+        self._sleep(wait)
 
 
 @dataclass(frozen=True)
@@ -398,6 +457,7 @@ class GitHubForge:
             else:
                 result = self._repo.update_file(path, message, data, version, branch=branch)
         except GithubException as exc:
+            self._refuse_if_ruled(exc)
             if _is_stale(exc):
                 raise StateConflict(f"{path}: {_message(exc)}") from exc
             raise
@@ -421,9 +481,22 @@ class GitHubForge:
         try:
             self._post(lambda: self._repo.create_git_ref(ref, commit.sha), _nothing)
         except GithubException as exc:
+            self._refuse_if_ruled(exc)
             if exc.status == 422 and "already exists" in _message(exc):
                 raise StateConflict(f"{path}: the state branch appeared meanwhile") from exc
             raise
+
+    def _refuse_if_ruled(self, exc: GithubException) -> None:
+        """A ruleset or branch protection refused the write: retrying cannot help."""
+        if exc.status in (403, 409, 422) and "rule violation" in _message(exc).lower():
+            branch = self._settings.state_branch
+            raise StateRejected(
+                f"GitHub refused the grader's write to its state branch {branch!r}: a "
+                f"ruleset or branch protection applies to it ({_first_line(exc)}). The grader "
+                f"keeps its ledger there: exclude {branch!r} from that rule, or let the "
+                "grader's App bypass it (docs/maintainers.md, 'The state branch'); then re-run "
+                "this job."
+            ) from exc
 
     def list_state(self, prefix: str) -> list[str]:
         try:
@@ -619,6 +692,12 @@ def _blob_sha(data: bytes) -> str:
 def _message(exc: GithubException) -> str:
     data = exc.data
     return str(data.get("message", "")) if isinstance(data, dict) else str(data)
+
+
+def _first_line(exc: GithubException) -> str:
+    lines = [line.strip() for line in _message(exc).splitlines() if line.strip()]
+    detail = lines[1:2] or lines[:1]
+    return detail[0][:200] if detail else f"HTTP {exc.status}"
 
 
 def _has_code(exc: GithubException, code: str) -> bool:

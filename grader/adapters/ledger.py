@@ -2,15 +2,24 @@
 
 Layout: `records/shard-XX.json`, one file per shard of students (a stable hash
 of the lower-cased login picks the shard). One graded push reads and writes a
-single shard whatever the class size, and concurrent writers collide only when
-their students share a shard. Writes are compare-and-swap on the file's
+single shard whatever the class size. Writes are compare-and-swap on the file's
 version (the blob sha on GitHub): a conflict means re-read, re-apply, retry.
+
+On GitHub, writes conflict per branch, not per file: the Contents API builds
+each commit on the branch head it saw, and a write that raced another one to
+the same branch gets 409 even when the files differ. So sharding keeps reads
+and merges small, but does not keep writers apart: conflicts are retried after
+a jittered exponential backoff ("full jitter"), which spreads a burst of
+writers out, up to a bound; a rule that refuses the write is not a conflict
+and is never retried (`StateRejected`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +30,14 @@ from grader.ports import Forge, LedgerUpdate, StateConflict
 SHARDS = 64
 PREFIX = "records/"
 MAX_ATTEMPTS = 12
+BACKOFF_BASE_S = 0.25  # the first retry waits up to this; each further one up to twice as long
+BACKOFF_CAP_S = 8.0  # no single wait is longer (all of them: under a minute)
+
+
+def backoff(attempt: int, draw: Callable[[], float] = random.random) -> float:
+    """Seconds before retry `attempt` (1-based): uniform in [0, min(cap, base * 2^(n-1)))."""
+    ceiling: float = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0 ** (attempt - 1))
+    return draw() * ceiling
 
 
 def shard_of(student: str) -> str:
@@ -59,8 +76,16 @@ def _encode_shard(shard: Shard) -> str:
 class Ledger:
     """Reads and updates student histories through a forge's state calls."""
 
-    def __init__(self, forge: Forge) -> None:
+    def __init__(
+        self,
+        forge: Forge,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
         self.forge = forge
+        self._sleep = sleep
+        self._draw = draw
 
     def history(self, student: str) -> StudentHistory:
         found = self.forge.read_state(shard_of(student))
@@ -72,7 +97,9 @@ class Ledger:
         """Apply `change` to the student's history with compare-and-swap retries."""
         path = shard_of(student)
         login = student.lower()
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                self._sleep(backoff(attempt, self._draw))
             found = self.forge.read_state(path)
             shard = _decode_shard(found[0]) if found else {}
             history = shard.setdefault(login, StudentHistory())
@@ -85,7 +112,10 @@ class Ledger:
             except StateConflict:
                 continue
             return LedgerUpdate(history, changed=True)
-        raise StateConflict(f"could not update {path} after {MAX_ATTEMPTS} attempts")
+        raise StateConflict(
+            f"could not update {path} after {MAX_ATTEMPTS} attempts: other writers kept "
+            "winning. Nothing was lost: re-run this job, or let the hourly reconcile repair it."
+        )
 
     def all(self) -> Iterator[tuple[str, StudentHistory]]:
         """Every student's history, read in one go (one request on GitHub)."""
