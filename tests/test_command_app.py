@@ -287,3 +287,11 @@ def test_enroll_on_the_tracking_issue_until_the_deadline(tmp_path: Path) -> None
     assert len(closed) == 1
     assert "@\u2060erin" in closed[0]
     assert "erin" not in dict(world.ctx.ledger.all())  # nothing recorded for her
+
+
+def test_an_undo_stamped_before_its_command_still_takes_it_back(world: World) -> None:
+    """A runner's clock a little behind the forge's must not make the undo replay first."""
+    number = world.submit("alice", {"section-01": WRONG})
+    world.say(number, "tina", "/grader complete", at=T0 + timedelta(hours=2))
+    world.say(number, "tina", "/grader undo", at=T0 + timedelta(hours=1))
+    assert world.status("alice") == ("incomplete", False)
