@@ -295,3 +295,11 @@ def test_an_undo_stamped_before_its_command_still_takes_it_back(world: World) ->
     world.say(number, "tina", "/grader complete", at=T0 + timedelta(hours=2))
     world.say(number, "tina", "/grader undo", at=T0 + timedelta(hours=1))
     assert world.status("alice") == ("incomplete", False)
+
+
+def test_enroll_elsewhere_points_to_the_tracker_once(world: World) -> None:
+    number = world.submit("alice", {"section-01": WRONG})
+    for _ in range(3):
+        assert world.say(number, "alice", "/grader enroll").changed is False
+    (reply,) = world.replies(number)
+    assert "works on the tracking issue" in reply

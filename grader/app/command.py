@@ -421,18 +421,23 @@ def _disqualify_once(history: StudentHistory, event: Disqualified) -> None:
         append_standing(history, event)
 
 
+def _reply_once(thread: _Thread, body: str) -> None:
+    """A refusal of the comment's author, unless the bot already refused them here."""
+    bodies = [c.body for c in thread.ctx.forge.bot_comments(thread.number)]
+    if not replies.was_refused(bodies, thread.author):
+        thread.ctx.forge.create_comment(thread.number, body)
+
+
 def _enroll(thread: _Thread) -> _Step:
     """A student's own enrollment, on the tracking issue, until `enrollment_deadline`."""
     ctx, author = thread.ctx, thread.author
     if not thread.tracking:
-        return thread.reply(replies.enroll_on_tracker(ctx.course.tracking_issue_title))
+        title = ctx.course.tracking_issue_title
+        _reply_once(thread, replies.enroll_on_tracker(author, title))
+        return _Step(accepted=False, note=f"enroll from {author} outside the tracking issue")
     deadline = ctx.course.enrollment_deadline
     if deadline is not None and thread.now > deadline:
-        bodies = [c.body for c in ctx.forge.bot_comments(thread.number)]
-        if not replies.was_refused(bodies, author):
-            ctx.forge.create_comment(
-                thread.number, replies.enrollment_closed(author, deadline, ctx.course.timezone)
-            )
+        _reply_once(thread, replies.enrollment_closed(author, deadline, ctx.course.timezone))
         return _Step(accepted=False, note=f"enrollment closed: {author} not enrolled")
     if is_enrolled(ctx.course, author, ctx.ledger.history(author)):
         return _Step(note=f"{author} was already enrolled")

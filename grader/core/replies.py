@@ -157,10 +157,12 @@ def name_the_student(command: str) -> str:
     )
 
 
-def enroll_on_tracker(title: str) -> str:
+def enroll_on_tracker(login: str, title: str) -> str:
+    """`/grader enroll` elsewhere (counts as the person's one refusal on this thread)."""
     return (
-        "Nothing was changed: `/grader enroll` works on the tracking issue "
-        f"({escape_inline(title, 100)}); post it there as a comment.\n"
+        f"Nothing was changed: `/grader enroll` works on the tracking issue "
+        f"({escape_inline(title, 100)}); {_who(login)}, post it there as a comment.\n"
+        f"{refusal_marker(login)}\n"
     )
 
 
