@@ -549,10 +549,12 @@ class GitHubForge:
                 raise
 
     def rerun_grade(self, sha: str) -> int | None:
-        """Re-run the latest grade run of `sha` (needs `actions: write`); 2 requests.
+        """Re-run the latest grade run of `sha` (the token needs `actions: write`).
 
-        A run still in progress answers 403 "already running": it is grading, so
-        that counts as started.
+        1 request per page of runs, plus the POST for a finished run. A run still
+        queued or in progress is grading already: its id, and nothing is posted
+        (GitHub refuses to re-run it). A 403 on a finished run is the token's
+        missing permission, a configuration error.
         """
         wanted = self._settings.grade_workflow
         runs = [
@@ -561,12 +563,19 @@ class GitHubForge:
         if not runs:
             return None
         latest = max(runs, key=lambda r: (r.created_at, r.id))
+        if latest.status != "completed":
+            return int(latest.id)
         url = f"{self._repo.url}/actions/runs/{latest.id}/rerun"
         try:
             self._gh.requester.requestJsonAndCheck("POST", url)
         except GithubException as exc:
-            if exc.status != 403 or "already running" not in _message(exc).lower():
+            if exc.status != 403:
                 raise
+            raise GitHubConfigError(
+                f"GitHub refused to re-run grade run {latest.id} ({_message(exc)}): give "
+                "the ta-command workflow's job `permissions: actions: write` (and a GitHub "
+                "App token the Actions write permission)"
+            ) from exc
         return int(latest.id)
 
     # --- plumbing ----------------------------------------------------------------------------
