@@ -145,3 +145,40 @@ def test_shard_argument_checks(world: tuple[Path, Path]) -> None:
     assert regrade(course, forge, "--shard", "4/3", "--out", "x") == 2
     assert regrade(course, forge, "--shard", "1/3") == 2
     assert main(["regrade", "nope", "--course", str(course), "--forge", str(forge)]) == 2
+
+
+STRICTER = RELAXED.replace("> 0", "== 12345.0")  # a check no submission passes
+
+
+def test_a_regrade_never_takes_a_complete_away_by_itself(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    forge = Path(shutil.copytree(demo / "out" / "forge", tmp_path / "forge"))
+    course = Path(shutil.copytree(DEMO, tmp_path / "course"))
+    (course / "exercises" / "week-2.yml").write_text(STRICTER)
+    complete = {s for s, found in labels(forge).items() if found == ["complete"]}
+    assert complete  # the demo has completes to lose
+    shards = tmp_path / "shards"
+    assert regrade(course, forge, "--shard", "1/1", "--out", str(shards / "one")) == 0
+    capsys.readouterr()
+
+    # Dry run and apply report the same set: nothing improves, the downgrades are kept.
+    for extra in ((), ("--apply",)):
+        assert regrade(course, forge, "--merge", str(shards), *extra) == 0
+        captured = capsys.readouterr()
+        assert "no record changes status" in captured.out
+        assert f"{len(complete)} record(s) would get worse and keep their status" in captured.err
+    assert {s for s, found in labels(forge).items() if found == ["complete"]} == complete
+
+    # Asked for explicitly: applied, warned, and each student told on their PR.
+    assert regrade(course, forge, "--merge", str(shards), "--apply", "--allow-downgrade") == 0
+    captured = capsys.readouterr()
+    assert f"{len(complete)} record(s) change status" in captured.out
+    assert "--allow-downgrade" in captured.err
+    assert all(labels(forge)[s] == ["incomplete"] for s in complete)
+    told = [
+        json.loads(p.read_text())
+        for p in (forge / "comments").glob("*.json")
+        if "was regraded, and your record changed" in p.read_text()
+    ]
+    assert len(told) == len(complete)

@@ -9,38 +9,54 @@ unprivileged shard job runs `--shard I/N --out DIR`; one trusted job merges.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 
 from grader.app.context import Context
 from grader.app.views import refresh_pr_view
+from grader.core import notices
 from grader.core.evidence import cell_hashes
 from grader.core.history import StudentHistory, append_regrades
-from grader.core.model import Assignment, Cell, Regrade, Submission
+from grader.core.model import Assignment, Cell, PullRequest, Regrade, Submission
 from grader.core.regrade import Graded, Results, ShardResult, Target
 from grader.ports import Grader
 
 
 def apply(
-    ctx: Context, assignment: Assignment, new_events: Mapping[str, Sequence[Regrade]], now: datetime
+    ctx: Context,
+    assignment: Assignment,
+    new_events: Mapping[str, Sequence[Regrade]],
+    now: datetime,
+    downgraded: Collection[str] = (),
 ) -> int:
-    """Record the regrades and refresh each affected PR's labels and comment."""
+    """Record the regrades and refresh each affected PR's labels and comment.
+
+    Students in `downgraded` (allowed explicitly by the maintainer) are also told
+    on their open PRs what happened and what they can do.
+    """
     for student, events in new_events.items():
         change = partial(append_regrades, assignment=assignment.id, events=events)
         history = ctx.ledger.update(student, change).history
-        refresh_prs(ctx, assignment, student, history, now)
+        for pr in refresh_prs(ctx, assignment, student, history, now):
+            if student in downgraded:
+                notice = notices.regrade_downgrade(assignment.id, assignment.title)
+                ctx.forge.create_comment(pr.number, notice)
     return len(new_events)
 
 
 def refresh_prs(
     ctx: Context, assignment: Assignment, student: str, history: StudentHistory, now: datetime
-) -> None:
+) -> list[PullRequest]:
+    """Refresh the student's open PRs of the assignment; returns them."""
     events = history.assignments.get(assignment.id, [])
+    refreshed = []
     for number in sorted({e.pr for e in events if isinstance(e, Submission)}):
         pr = ctx.forge.get_pull(number)
         if pr.state == "open":
             refresh_pr_view(ctx, pr, [assignment.id], history, now)
+            refreshed.append(pr)
+    return refreshed
 
 
 def execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from grader.app.context import Context
 from grader.cli import console, wiring
 from grader.cli.common import OK, UsageError, add_course, parse_now
 from grader.core.model import Assignment
-from grader.core.regrade import Graded, Results, Target, plan, shard, targets
+from grader.core.regrade import Change, Graded, Results, Target, plan, shard, targets
 
 SHARD_RE = re.compile(r"^(\d{1,3})/(\d{1,3})$")
 
@@ -34,6 +34,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("assignment", metavar="ASSIGNMENT")
     p.add_argument("--apply", action="store_true", help="record the new evaluations")
+    p.add_argument(
+        "--allow-downgrade",
+        action="store_true",
+        help="also record evaluations that make a record worse (complete -> incomplete); "
+        "the students are told",
+    )
     p.add_argument("--forge", type=Path, help="a local forge folder (e.g. demo-output/forge)")
     p.add_argument("--jobs", type=int, default=2, help="notebooks to run at once (default 2)")
     p.add_argument("--shard", help="I/N: run only shard I of N and write results to --out")
@@ -85,13 +91,35 @@ def cmd_regrade(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         results = {(g.target.student, g.target.sha): g.evaluation for g in graded}
     now = parse_now(args.now)
     found = plan(ctx.course, assignment, histories, results, now)
-    console.print_changes(assignment.id, len(known), found.changes)
+    allow = args.allow_downgrade
+    changes = found.applied(allow)
+    console.print_changes(assignment.id, len(known), changes)
+    _warn(found.kept(allow), [c for c in changes if c.downgrade])
     if args.apply:
-        count = regrade.apply(ctx, assignment, found.events, now)
+        worse = [c.student for c in changes if c.downgrade]
+        count = regrade.apply(ctx, assignment, found.events_to_record(allow), now, worse)
         print(f"grader: applied new evaluations for {count} student(s)")  # noqa: T201
-    elif found.events:
+    elif changes:
         print("Dry run: nothing was written. Run again with --apply to record these.")  # noqa: T201
     return OK
+
+
+def _warn(kept: Sequence[Change], downgraded: Sequence[Change]) -> None:
+    """Downgrades: left alone unless asked for, and said out loud either way."""
+    if kept:
+        names = ", ".join(c.student for c in kept)
+        print(  # noqa: T201
+            f"grader: {len(kept)} record(s) would get worse and keep their status: {names}. "
+            "A regrade never takes a mark away by itself; pass --allow-downgrade to apply "
+            "those too (each student is told on their pull request).",
+            file=sys.stderr,
+        )
+    if downgraded:
+        print(  # noqa: T201
+            f"grader: warning: --allow-downgrade: {len(downgraded)} record(s) get worse; "
+            "with --apply each affected student is told on their pull request.",
+            file=sys.stderr,
+        )
 
 
 def _execute(

@@ -200,3 +200,15 @@ def _summary_details(evaluation: Evaluation) -> str:
     if evaluation.problems:
         parts.append(_bullets(evaluation.problems, 300, 2_000))
     return "\n\n".join(parts)
+
+
+def regrade_downgrade(assignment: str, title: str) -> str:
+    """A one-off comment for a student whose record a maintainer's regrade made worse."""
+    return (
+        f"### ⚠️ {escape_inline(assignment, 60)} was regraded, and your record changed\n\n"
+        f"The course corrected the check of **{escape_inline(title, 120)}** and graded every "
+        "submission again. Your notebook does not pass the corrected check, so this "
+        "assignment is no longer complete. The comment above shows what failed.\n\n"
+        "**What you can do:** fix your notebook and push again if the window is still open, "
+        "or ask a TA: they can look at it and accept it with `/grader complete`.\n"
+    )

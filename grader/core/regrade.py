@@ -48,14 +48,6 @@ class Target:
         return f"submissions/{self.student}/{assignment}.ipynb"
 
 
-@dataclass(frozen=True)
-class Change:
-    student: str
-    assignment: str
-    before: RecordState
-    after: RecordState
-
-
 Results = dict[tuple[str, str], Evaluation]  # (student, sha) -> new evaluation
 
 
@@ -78,12 +70,44 @@ class ShardResult:
     cells: tuple[str, ...]
 
 
+# How good a record is, for telling an improvement from a downgrade.
+_RANK = {"complete": 2, "incomplete": 1, "late": 1, "open": 0, "missing": 0}
+
+
+@dataclass(frozen=True)
+class Change:
+    student: str
+    assignment: str
+    before: RecordState
+    after: RecordState
+
+    @property
+    def downgrade(self) -> bool:
+        """Worse than before: a regrade never does this by itself (CONTRACT section 5)."""
+        return _RANK[self.after.status] < _RANK[self.before.status]
+
+
 @dataclass(frozen=True)
 class Plan:
-    """The status changes the results would cause, and the events that record them."""
+    """The status changes the results would cause, and the events that record them.
+
+    The dry run prints `applied(...)` and `--apply` records exactly it: one
+    computation, so both report the same set.
+    """
 
     changes: tuple[Change, ...]
     events: Mapping[str, Sequence[Regrade]]
+
+    def applied(self, allow_downgrade: bool = False) -> tuple[Change, ...]:
+        """The changes a run records: improvements, and downgrades only when allowed."""
+        return tuple(c for c in self.changes if allow_downgrade or not c.downgrade)
+
+    def kept(self, allow_downgrade: bool = False) -> tuple[Change, ...]:
+        """Downgrades left alone (the records keep their status)."""
+        return () if allow_downgrade else tuple(c for c in self.changes if c.downgrade)
+
+    def events_to_record(self, allow_downgrade: bool = False) -> dict[str, Sequence[Regrade]]:
+        return {c.student: self.events[c.student] for c in self.applied(allow_downgrade)}
 
 
 def targets(histories: Mapping[str, StudentHistory], assignment: str) -> list[Target]:
