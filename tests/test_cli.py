@@ -208,3 +208,138 @@ def test_export_into_a_closed_pipe_exits_quietly(course: Path, tmp_path: Path) -
     assert done.returncode in (0, 141), done.stderr
     assert "Traceback" not in done.stderr
     assert "BrokenPipe" not in done.stderr
+
+
+# --- tables at 80 columns -------------------------------------------------------------
+
+REAL_COURSE = Path(__file__).resolve().parents[1]
+
+
+def test_simulate_records_of_the_real_course_fit_80_columns(tmp_path: Path) -> None:
+    """17 assignments cannot have a column each at 80 columns; each student gets one row."""
+    import os
+    import subprocess
+    import sys
+
+    scenario = tmp_path / "scenario.yml"
+    scenario.write_text(
+        "now: 2020-09-01T00:00:00Z\nroster: [alice, a-rather-long-login-of-39-characters-x]\n"
+        "tas: [tina]\nevents:\n"
+        "  - at: 2020-08-10T12:00:00Z\n"
+        "    comment: {author: tina, student: alice, assignment: section-01,\n"
+        '              body: "/grader complete"}\n'
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli.main",
+            "simulate",
+            str(scenario),
+            "--course",
+            str(REAL_COURSE),
+        ],
+        env={**os.environ, "COLUMNS": "80"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, done.stdout
+    [alice] = [line for line in lines if "│ alice " in line]
+    # section-01 set by a TA (lower case), 02 missing, 03-17 still open on 2020-09-01.
+    assert "1/17" in alice
+    assert "cM... ..... ..... .." in alice
+    assert any("a-rather-long-login-of-39-characters-x" in line for line in lines)
+    assert "marks: section-01 to section-17, in groups of 5" in done.stdout
+
+
+def test_regrade_changes_fit_80_columns() -> None:
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from grader.cli import console
+
+    out = Console(width=80, file=io.StringIO(), highlight=False)
+    change = SimpleNamespace(
+        student="a-rather-long-login-of-39-characters-x",
+        before=SimpleNamespace(status="incomplete"),
+        after=SimpleNamespace(status="complete"),
+    )
+    console.print_changes("section-17", 300, [change] * 3, out)
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    assert text.splitlines()[0] == "section-17: 3 record(s) change status (300 regraded)"
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert text.count("a-rather-long-login-of-39-characters-x") == 3
+
+
+# --- check: a path that is not a notebook file is a usage error -------------------------
+
+
+def test_check_of_a_missing_path_exits_2_naming_it(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = course / "submissions" / "octocat" / "hw.ipynb"
+    assert (
+        main(["check", str(good(course / "hw.ipynb")), str(missing), "--course", str(course)]) == 2
+    )
+    err = capsys.readouterr().err
+    assert f"{missing}: no such file" in err
+    assert "Commit it again" not in err
+
+
+def test_check_of_a_folder_exits_2_naming_it(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(course / "exercises"), "--course", str(course)]) == 2
+    assert f"{course / 'exercises'}: not a file" in capsys.readouterr().err
+
+
+def test_check_of_an_unopenable_file_exits_2_naming_it(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    locked = good(course / "hw.ipynb")
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("running as root: a file with mode 000 can still be opened")
+        assert main(["check", str(locked), "--course", str(course)]) == 2
+        assert f"{locked}: cannot be opened (Permission denied)" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o644)
+
+
+# --- simulate's log says what happened ---------------------------------------------------
+
+
+@pytest.mark.kernel
+def test_simulate_log_says_what_a_ta_command_did(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good(course / "nb" / "hw.ipynb")
+    scenario = course / "scenario.yml"
+    scenario.write_text(
+        "tas: [tina]\nevents:\n"
+        "  - at: 2030-01-05T10:00:00Z\n"
+        "    submit: {student: alice, assignment: hw, notebook: nb/hw.ipynb}\n"
+        "  - at: 2030-01-05T11:00:00Z\n"
+        '    comment: {author: tina, student: alice, assignment: hw, body: "/grader extend 2d"}\n'
+        "  - at: 2030-01-05T12:00:00Z\n"
+        '    comment: {author: tina, student: alice, assignment: hw, body: "/grader complete"}\n'
+    )
+    assert main(["simulate", str(scenario), "--course", str(course)]) == 0
+    log = capsys.readouterr().err.splitlines()
+    assert [line.split(" ", 1)[0] for line in log] == [
+        "2030-01-05T10:00:00+00:00",
+        "2030-01-05T11:00:00+00:00",
+        "2030-01-05T12:00:00+00:00",
+    ]
+    assert "extend on PR #1" in log[1]
+    assert "complete on PR #1" in log[2]
+    assert not any("Cmd" in line for line in log), log  # words, not class names

@@ -181,9 +181,9 @@ def print_changes(
     if not changes:
         out.print(f"{assignment}: {regraded} submission(s) regraded; no record changes status.")
         return
-    table = Table(
-        title=f"{assignment}: {len(changes)} record(s) change status ({regraded} regraded)"
-    )
+    # The heading goes above the table, not in it: a title wraps to the table's width.
+    out.print(f"{assignment}: {len(changes)} record(s) change status ({regraded} regraded)")
+    table = Table()
     table.add_column("student", overflow="fold")
     table.add_column("now", no_wrap=True)
     table.add_column("after regrade", no_wrap=True)

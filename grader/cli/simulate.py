@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import sys
 import tempfile
@@ -21,27 +20,6 @@ from grader.core.scenario import Scenario, ScenarioError, parse_scenario
 
 if TYPE_CHECKING:
     from grader.app.simulate import SimulationResult
-
-
-# The use case reports a TA command applied to a PR by its class name
-# ("ExtendCmd on PR #4"); the log a person reads says what the TA did.
-_APPLIED = re.compile(r"\b(?P<name>[A-Z][A-Za-z]*)Cmd on PR #")
-_IN_WORDS = {
-    "Complete": "marked the record complete by hand",
-    "Incomplete": "marked the record incomplete by hand",
-    "Extend": "granted an extension",
-    "Regrade": "regraded the submission",
-}
-
-
-def in_words(message: str) -> str:
-    """A progress line with any command class name replaced by what the command did."""
-
-    def words(match: re.Match[str]) -> str:
-        name = match["name"]
-        return _IN_WORDS.get(name, f"applied /grader {name.lower()}") + " on PR #"
-
-    return _APPLIED.sub(words, message)
 
 
 def register(sub: Any) -> None:
@@ -68,7 +46,7 @@ def load_scenario_file(path: Path) -> Scenario:
 
 def log_progress(message: str) -> None:
     """One replayed event, on stderr so that `--json` and the records table stay clean."""
-    print(in_words(message), file=sys.stderr)  # noqa: T201
+    print(message, file=sys.stderr)  # noqa: T201
 
 
 def run_simulation(
