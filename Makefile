@@ -1,18 +1,27 @@
 # Every target creates and reuses .venv; nothing relies on what is installed by hand.
+# Two install stamps: `demo` needs only the grader and its runtime dependencies;
+# `test`, `lint` and `bench` need the dev tools as well (the dev install also
+# satisfies the runtime stamp, so `make test` then `make demo` installs once).
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test lint bench check-workflows clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --no-compile -e .
+	touch $(RUNTIME)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP) $(RUNTIME)
+
+demo: $(RUNTIME)
 	$(BIN)/grader demo
 
 lint: $(STAMP)
