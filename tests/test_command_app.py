@@ -103,11 +103,7 @@ def world(tmp_path: Path) -> World:
 
 @pytest.fixture
 def standing(tmp_path: Path) -> None:
-    if not ledger_keeps_standing(tmp_path):
-        pytest.skip(
-            "grader/adapters/ledger.py does not store StudentHistory.standing yet "
-            "(the change is requested in the commands helper's report)"
-        )
+    assert ledger_keeps_standing(tmp_path)
 
 
 # --- acknowledgement, refusals and the re-render contract -----------------------------------

@@ -13,8 +13,8 @@ import pytest
 from grader.adapters.ledger import Ledger
 from grader.adapters.localforge import LocalForge
 from grader.cli.main import main
-from grader.core.history import add_project, append_event, record_submission
-from grader.core.model import Evaluation, Override, ProjectPresented, Submission
+from grader.core.history import add_project, append_event, append_standing, record_submission
+from grader.core.model import Disqualified, Evaluation, Override, ProjectPresented, Submission
 from tests import notebooks as nbf
 from tests.factories import DEADLINE
 
@@ -95,3 +95,17 @@ def test_certificates_and_verify(
         "alice", partial(append_event, assignment="hw", event=override)
     )
     assert main(["verify", code, *where]) == 1
+
+
+def test_a_disqualified_student_gets_no_certificate_and_theirs_stops_holding(
+    world: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    course, forge = world
+    where = ["--forge", str(forge), "--course", str(course)]
+    assert main(["certificates", "--out", str(tmp_path / "before"), *where]) == 0
+    code = capsys.readouterr().out.split()[1]
+    event = Disqualified(at=DEADLINE + timedelta(days=5), by="tina")
+    Ledger(LocalForge(forge)).update("alice", partial(append_standing, event=event))
+    assert main(["verify", code, *where]) == 1
+    assert main(["certificates", "--out", str(tmp_path / "after"), *where]) == 0
+    assert not list((tmp_path / "after").glob("*.pdf"))

@@ -58,11 +58,7 @@ def course(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def standing(tmp_path: Path) -> None:
-    if not ledger_keeps_standing(tmp_path):
-        pytest.skip(
-            "grader/adapters/ledger.py does not store StudentHistory.standing yet "
-            "(the change is requested in the commands helper's report)"
-        )
+    assert ledger_keeps_standing(tmp_path)
 
 
 class Run:
@@ -299,11 +295,6 @@ def test_a_strangers_repeated_commands_get_one_refusal(
 
 
 @pytest.mark.usefixtures("standing")
-@pytest.mark.xfail(
-    strict=True,
-    reason="grader/app/submission.py `refuse` checks course.yml's roster only; it should "
-    "accept students enrolled with /grader enroll (history.is_enrolled): requested in the report",
-)
 def test_a_student_enrolled_by_command_is_graded_on_a_course_with_a_roster(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -23,7 +23,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from grader.core.codec import decode_project_events, decode_record_events, encode_events
+from grader.core.codec import (
+    decode_project_events,
+    decode_record_events,
+    decode_standing_events,
+    encode_events,
+)
 from grader.core.history import StudentHistory
 from grader.ports import Forge, LedgerUpdate, StateConflict
 
@@ -56,6 +61,8 @@ def _decode_shard(text: str) -> Shard:
         for assignment, events in entry.get("assignments", {}).items():
             history.assignments[assignment] = decode_record_events(events, f"{login}.{assignment}")
         history.project = decode_project_events(entry.get("project", []), f"{login}.project")
+        standing = entry.get("standing", [])
+        history.standing = decode_standing_events(standing, f"{login}.standing")
         shard[login] = history
     return shard
 
@@ -64,12 +71,15 @@ def _encode_shard(shard: Shard) -> str:
     students: dict[str, Any] = {}
     for login in sorted(shard):
         history = shard[login]
-        students[login] = {
+        entry: dict[str, Any] = {
             "assignments": {
                 a: encode_events(history.assignments[a]) for a in sorted(history.assignments)
             },
             "project": encode_events(history.project),
         }
+        if history.standing:  # absent when empty: older shards stay byte-identical
+            entry["standing"] = encode_events(history.standing)
+        students[login] = entry
     return json.dumps({"version": 1, "students": students}, indent=1, sort_keys=True) + "\n"
 
 

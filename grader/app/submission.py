@@ -82,8 +82,11 @@ def handle_submission(
 def refuse(
     ctx: Context, pr: PullRequest, scope: ScopeResult, *, notify: bool = True
 ) -> Outcome | None:
-    """Reject out-of-scope PRs and students not on a non-empty roster.
+    """Reject PRs that change files a submission may not change.
 
+    Students who are not enrolled (not on the roster, no `/grader enroll`) are
+    graded like everyone else: they audit the course, get feedback, and are never
+    eligible for the certificate when it requires enrollment (PROGRAM.md).
     `notify`: say so in the PR's comment (not for a commit the PR has moved on from:
     the comment shows its newer head).
     """
@@ -91,10 +94,6 @@ def refuse(
         if notify:
             upsert_sticky(ctx, pr.number, notices.scope_rejection(scope.reasons))
         return Outcome("rejected: " + "; ".join(scope.reasons))
-    if ctx.course.roster and pr.author.lower() not in ctx.course.roster:
-        if notify:
-            upsert_sticky(ctx, pr.number, notices.not_on_roster(pr.author))
-        return Outcome(f"rejected: {pr.author} is not on the roster")
     return None
 
 

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from grader.adapters.artifact import read_committed_cells
-from grader.app.certificates import issue_certificates, verify_code
+from grader.app.certificates import Standing, issue_certificates, verify_code
 from grader.app.context import Context
 from grader.app.similarity import similarity_report
 from grader.cli import wiring
 from grader.cli.common import OK, UsageError, add_course, print_json
-from grader.core.model import Cell
+from grader.core.history import StudentHistory, is_disqualified, is_enrolled
+from grader.core.model import Cell, CourseConfig
 from grader.core.similarity import report_json
 from grader.core.similarity_html import render_html
 from grader.core.template import template_notebook
@@ -88,6 +89,19 @@ def _starter(ctx: Context, course_dir: Path, assignment: str) -> list[Cell]:
     return cells
 
 
+def standings(course: CourseConfig, histories: Mapping[str, StudentHistory]) -> dict[str, Standing]:
+    """Enrollment (roster or `/grader enroll`) and disqualification, from the ledger."""
+    logins = {r.lower() for r in course.roster} | set(histories)
+    empty = StudentHistory()
+    return {
+        login: Standing(
+            enrolled=is_enrolled(course, login, histories.get(login, empty)),
+            disqualified=is_disqualified(histories.get(login, empty)),
+        )
+        for login in logins
+    }
+
+
 def cmd_similarity(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     ctx = _context(args, env)
     if args.assignment not in ctx.course.assignments:
@@ -121,7 +135,12 @@ def cmd_certificates(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     ctx = _context(args, env)
     histories = dict(ctx.ledger.all())
-    batch = issue_certificates(ctx.course, histories)
+    batch = issue_certificates(
+        ctx.course,
+        histories,
+        standings=standings(ctx.course, histories),
+        require_enrollment=ctx.course.certificate.require_enrollment,
+    )
     names = {c.facts.login: ctx.forge.display_name(c.facts.login) for c in batch.issued}
     written = pdf.write_certificates(args.out, batch.issued, display_names=names)
     for cert, path in zip(batch.issued, written, strict=True):
@@ -136,6 +155,13 @@ def cmd_certificates(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def cmd_verify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     ctx = _context(args, env)
-    result = verify_code(args.code, ctx.course, dict(ctx.ledger.all()))
+    histories = dict(ctx.ledger.all())
+    result = verify_code(
+        args.code,
+        ctx.course,
+        histories,
+        standings=standings(ctx.course, histories),
+        require_enrollment=ctx.course.certificate.require_enrollment,
+    )
     print(result.message)  # noqa: T201
     return result.exit_code
