@@ -16,8 +16,10 @@ from datetime import datetime
 from typing import Protocol
 
 from grader.core.errors import GraderError
+from grader.core.evidence import Evidence
 from grader.core.history import StudentHistory
 from grader.core.model import Assignment, Cell, ChangedFile, Comment, Evaluation, Issue, PullRequest
+from grader.core.runs import WorkflowRun
 
 __all__ = [
     "Forge",
@@ -107,6 +109,15 @@ class Forge(Protocol):
         ...
 
     def first_graded_at(self, sha: str) -> datetime | None: ...
+
+    def runs_for(self, sha: str) -> list[WorkflowRun]:
+        """Every workflow run of commit `sha` (any workflow, newest first)."""
+        ...
+
+    def run_evidence(self, run: WorkflowRun) -> Evidence:
+        """The grade result artifact of `run`, parsed as untrusted data; `missing`
+        when GitHub no longer keeps it (artifacts expire) or the run left none."""
+        ...
 
     def add_reaction(self, comment_id: int, content: str) -> None:
         """React to an issue or PR comment (`content`: "+1", "rocket", ...); idempotent."""

@@ -10,7 +10,9 @@ Requests per call, for the per-push budget (ARCHITECTURE 5); pages hold 100:
     add), bot_comments 1 per page, create_comment/create_issue 1,
     edit_comment/edit_issue/delete_comment 1, find_issue 1, permission 1,
     read_state 1, write_state 1 (0 when unchanged; 3 on the first write, which
-    creates the state branch), list_state 1, first_graded_at 1.
+    creates the state branch), list_state 1, first_graded_at 1, runs_for 1 per
+    page, run_evidence 2 (the run's artifacts; the download link, 0 when the
+    artifact expired) plus the download from GitHub's storage (not an API request).
 
 Retries: PyGithub's `GithubRetry` (Retry-After, secondary rate limits,
 5xx), extended to PATCH and 429. A POST is retried only when GitHub throttled
@@ -24,17 +26,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import stat
 import tarfile
+import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, Self, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import urllib3
 from github import Auth, Github, GithubException, GithubRetry
+from github.Artifact import Artifact as GhArtifact
 from github.ContentFile import ContentFile
 from github.File import File
 from github.GithubException import RateLimitExceededExceedsMaxWait
@@ -43,11 +50,15 @@ from github.Issue import Issue as GhIssue
 from github.IssueComment import IssueComment
 from github.PaginatedList import PaginatedList
 from github.PullRequest import PullRequest as GhPull
+from github.WorkflowRun import WorkflowRun as GhRun
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
+from grader.adapters.artifact import load_evidence
 from grader.core.errors import GraderError, UserError
+from grader.core.evidence import Evidence
 from grader.core.model import ChangedFile, Comment, Issue, PullRequest
+from grader.core.runs import WorkflowRun
 from grader.ports import StateConflict
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -532,6 +543,72 @@ class GitHubForge:
         times = [r.created_at for r in runs if r.path.split("@")[0] == wanted]
         return min(times, default=None)
 
+    # --- runs and their artifacts (reconcile) ------------------------------------------------
+
+    def runs_for(self, sha: str) -> list[WorkflowRun]:
+        """Every workflow run of commit `sha`, newest first: 1 request per page of 100."""
+        runs = [_run(r) for r in self._repo.get_workflow_runs(head_sha=sha)]
+        return sorted(runs, key=lambda r: (r.created_at, r.id), reverse=True)
+
+    def run_evidence(self, run: WorkflowRun) -> Evidence:
+        """The newest `grader-result` artifact of `run`, read as untrusted data.
+
+        2 API requests (the run's artifacts, 1 per page; the download link), then
+        the download itself from GitHub's storage host, without the token: the
+        link is signed, and the token is for the API only. An expired or deleted
+        artifact (or run) is `missing`; a download or archive past the caps, or an
+        entry that is not a plain file inside the artifact, is `invalid`.
+        """
+        try:
+            found = self._artifact(run.id)
+            if isinstance(found, Evidence):
+                return found
+            url = self._artifact_link(found)
+        except GithubException as exc:
+            if exc.status not in (404, 410):
+                raise
+            return Evidence.missing(
+                f"GitHub no longer has the grading artifact of run {run.id} (HTTP "
+                f"{exc.status}: {_message(exc) or 'gone'}); push again to re-run grading"
+            )
+        data = _download_artifact(url, run.id)
+        if isinstance(data, Evidence):
+            return data
+        return _artifact_evidence(data)
+
+    def _artifact(self, run_id: int) -> GhArtifact | Evidence:
+        url = f"{self._repo.url}/actions/runs/{run_id}/artifacts"
+        listing: PaginatedList[GhArtifact] = PaginatedList(
+            GhArtifact, self._gh.requester, url, {"name": ARTIFACT}, list_item="artifacts"
+        )
+        named = [a for a in listing if a.name == ARTIFACT]
+        if not named:
+            return Evidence.missing(
+                f"grade run {run_id} left no {ARTIFACT} artifact (it may have been cancelled, "
+                "timed out or be awaiting approval); push again to re-run grading"
+            )
+        newest = max(named, key=lambda a: (a.created_at.timestamp() if a.created_at else 0, a.id))
+        if newest.expired:
+            return Evidence.missing(
+                f"the {ARTIFACT} artifact of grade run {run_id} has expired (GitHub keeps "
+                "artifacts for a few days only); push again to re-run grading"
+            )
+        if newest.size_in_bytes > MAX_ARTIFACT_BYTES:
+            return Evidence.invalid(
+                f"the {ARTIFACT} artifact of grade run {run_id} is {newest.size_in_bytes} bytes, "
+                f"more than any real grading result (at most {MAX_ARTIFACT_BYTES})"
+            )
+        return newest
+
+    def _artifact_link(self, artifact: GhArtifact) -> str:
+        """GitHub answers the download with a 302 to a signed URL valid for a minute."""
+        url = f"{self._repo.url}/actions/artifacts/{artifact.id}/zip"
+        headers, _ = self._gh.requester.requestJsonAndCheck("GET", url)
+        location = headers.get("location")
+        if not location:
+            raise GraderError(f"GitHub gave no download link for artifact {artifact.id}")
+        return str(location)
+
     # --- acknowledging and re-running -------------------------------------------------------
 
     def add_reaction(self, comment_id: int, content: str) -> None:
@@ -659,6 +736,134 @@ def _state_files(archive: bytes, prefix: str) -> dict[str, str]:
             if handle is not None:
                 found[path] = handle.read().decode("utf-8")
     return found
+
+
+ARTIFACT = "grader-result"  # the name .github/workflows/grade.yml uploads
+MAX_ARTIFACT_BYTES = 8 * 1024 * 1024  # the zip: result.json is at most 2 MB
+MAX_ARTIFACT_UNZIPPED = 16 * 1024 * 1024  # all entries together, as decompressed
+MAX_ARTIFACT_ENTRIES = 8  # grade.yml uploads result.json and summary.md
+
+
+def _run(run: GhRun) -> WorkflowRun:
+    head_repo = run.head_repository  # None when the fork was deleted
+    return WorkflowRun(
+        id=int(run.id),
+        path=run.path,
+        event=run.event,
+        head_sha=run.head_sha,
+        head_repo=head_repo.full_name if head_repo is not None else None,
+        head_ref=run.head_branch,
+        created_at=run.created_at,
+        status=run.status,
+        conclusion=run.conclusion,
+        attempt=int(run.run_attempt or 1),
+    )
+
+
+class ArtifactDownloadFailed(GraderError):
+    """GitHub's storage host did not serve an artifact: try again later (reconcile runs
+    on a schedule); nothing about the submission is known from it."""
+
+
+def _download_artifact(url: str, run_id: int) -> bytes | Evidence:
+    """GET the signed link with no Authorization header and no redirects, at most
+    `MAX_ARTIFACT_BYTES`; 404/410 (gone since it was listed) is `missing`."""
+    if urlsplit(url).scheme not in ("https", "http"):
+        raise ArtifactDownloadFailed(f"unexpected artifact download link {url!r}")
+    try:
+        response = urllib3.PoolManager().request(
+            "GET", url, preload_content=False, redirect=False, retries=False, timeout=120
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        raise ArtifactDownloadFailed(
+            f"downloading the artifact of grade run {run_id} failed ({exc}); run again later"
+        ) from exc
+    try:
+        if response.status in (404, 410):
+            return Evidence.missing(
+                f"the artifact of grade run {run_id} is gone (HTTP {response.status} from "
+                "GitHub's storage); push again to re-run grading"
+            )
+        if response.status != 200:
+            raise ArtifactDownloadFailed(
+                f"GitHub's storage answered HTTP {response.status} for the artifact of grade "
+                f"run {run_id}; run again later"
+            )
+        data = response.read(MAX_ARTIFACT_BYTES + 1)
+    finally:
+        response.release_conn()
+    if len(data) > MAX_ARTIFACT_BYTES:
+        return Evidence.invalid(
+            f"the artifact of grade run {run_id} is larger than any real grading result "
+            f"(more than {MAX_ARTIFACT_BYTES} bytes)"
+        )
+    return data
+
+
+class _Refused(Exception):
+    """An artifact archive entry or size that is refused; the message says which."""
+
+
+def _artifact_evidence(data: bytes) -> Evidence:
+    """Unpack the zip into a fresh folder, refusing anything odd, then read it strictly."""
+    with tempfile.TemporaryDirectory(prefix="grader-artifact-") as tmp:
+        folder = Path(tmp) / "artifact"
+        folder.mkdir()
+        try:
+            _unzip(data, folder)
+        except (_Refused, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+            return Evidence.invalid(f"the grading artifact cannot be trusted: {exc}")
+        except (NotImplementedError, RuntimeError, EOFError, ValueError) as exc:
+            return Evidence.invalid(f"the grading artifact cannot be read: {exc}")
+        return load_evidence(folder)
+
+
+def _unzip(data: bytes, folder: Path) -> None:
+    """Write each entry of zip `data` into `folder`; raises _Refused or BadZipFile.
+
+    Only flat names of regular files (no absolute path, no `..`, no folder, no
+    link, no device), each once; at most MAX_ARTIFACT_ENTRIES entries and
+    MAX_ARTIFACT_UNZIPPED bytes as decompressed, counted while decompressing (the
+    sizes an archive declares are not trusted: a zip bomb lies about them).
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ARTIFACT_ENTRIES:
+            raise _Refused(f"{len(entries)} entries (at most {MAX_ARTIFACT_ENTRIES})")
+        left = MAX_ARTIFACT_UNZIPPED
+        seen: set[str] = set()
+        for info in entries:
+            name = _entry_name(info, seen)
+            with archive.open(info) as source:
+                content = source.read(left + 1)
+            if len(content) > left:
+                raise _Refused(
+                    f"it unpacks to more than {MAX_ARTIFACT_UNZIPPED} bytes (a zip bomb?)"
+                )
+            left -= len(content)
+            (folder / name).write_bytes(content)
+
+
+def _entry_name(info: zipfile.ZipInfo, seen: set[str]) -> str:
+    name = info.filename
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise _Refused(f"entry {name!r} has an absolute path")
+    parts = name.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise _Refused(f"entry {name!r} points outside the artifact")
+    if info.is_dir() or len(parts) != 1 or name in ("", "."):
+        raise _Refused(f"entry {name!r} is a folder or inside one; only plain files are expected")
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if kind == stat.S_IFLNK:
+        raise _Refused(f"entry {name!r} is a symbolic link")
+    if kind not in (0, stat.S_IFREG):  # 0: no Unix mode (made on Windows)
+        raise _Refused(f"entry {name!r} is not a plain file")
+    if info.flag_bits & 0x1:
+        raise _Refused(f"entry {name!r} is encrypted")
+    if name in seen:
+        raise _Refused(f"entry {name!r} appears twice")
+    seen.add(name)
+    return name
 
 
 def _is_pull(issue: GhIssue) -> bool:

@@ -19,7 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from grader.core.evidence import Evidence
 from grader.core.model import ChangedFile, Comment, Issue, PullRequest
+from grader.core.runs import WorkflowRun
 from grader.ports import StateConflict
 
 BOT_LOGIN = "grader[bot]"
@@ -308,6 +310,12 @@ class LocalForge:
 
     def first_graded_at(self, sha: str) -> datetime | None:
         return self._graded.get(sha)
+
+    def runs_for(self, sha: str) -> list[WorkflowRun]:
+        return []  # a simulation grades at once: it has no runs to repair
+
+    def run_evidence(self, run: WorkflowRun) -> Evidence:
+        return Evidence.missing("the local forge keeps no workflow artifacts")
 
     def add_reaction(self, comment_id: int, content: str) -> None:
         """Kept in the comment's file, once per content (GitHub: once per user)."""

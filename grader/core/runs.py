@@ -9,7 +9,10 @@ is the grade workflow (a fork may add a workflow with the same name).
 
 from __future__ import annotations
 
-__all__ = ["workflow_file"]
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["WorkflowRun", "workflow_file"]
 
 
 def workflow_file(path: str | None, repository: str) -> str | None:
@@ -28,3 +31,19 @@ def workflow_file(path: str | None, repository: str) -> str | None:
     if f"{owner}/{name}".lower() != repository.lower() or not inner.startswith(".github/"):
         return None
     return inner
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    """One workflow run as GitHub lists it (`GET /repos/{o}/{r}/actions/runs`)."""
+
+    id: int
+    path: str  # as GitHub writes it: P, P@ref or owner/repo/P@ref
+    event: str
+    head_sha: str
+    head_repo: str | None
+    head_ref: str | None
+    created_at: datetime  # the first attempt's creation: a re-run keeps it
+    status: str  # queued | in_progress | completed | ...
+    conclusion: str | None  # success | failure | cancelled | action_required | ...
+    attempt: int = 1

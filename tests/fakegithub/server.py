@@ -18,7 +18,9 @@ that race another write to the same branch get 409 "is at X but expected Y"
 `enforce_secondary_limits`, `enforce_primary_limit` and `advance` (a virtual
 clock), `as_app` / `as_pat` / `as_actions`, `mint_installation_token`,
 `rerun`, `awaiting_approval`, `add_workflow_run(path_form=...)`,
-`workflow_used` / `ran_default_workflow`; the compare API (history.py)
+`workflow_used` / `ran_default_workflow`, `add_workflow_run(head_repo_deleted=True)`,
+`add_artifact` / `expire_artifact` (artifacts.py: the download redirect and the
+blob host behind it); the compare API (history.py)
 judges a commit by its own changes from the merge base.
 """
 
@@ -37,7 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import history
+from . import artifacts, history
+from .artifacts import BLOBS, GitHubArtifacts
 from .behaviours import QUEUED, GitHubBehaviours
 from .limits import SECONDARY_MESSAGE
 from .recorder import RECORDER
@@ -100,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for key, value in response.headers.items():
             self.send_header(key, value)
-        if binary:
+        if binary and "Content-Type" not in response.headers:
             self.send_header("Content-Type", "application/x-gzip")
         elif payload:
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -118,7 +121,7 @@ class _Server(ThreadingHTTPServer):
     fake: FakeGitHub
 
 
-class FakeGitHub(GitHubBehaviours):
+class FakeGitHub(GitHubBehaviours, GitHubArtifacts):
     """One fake repository behind a fake API; see the module docstring."""
 
     def __init__(
@@ -137,8 +140,9 @@ class FakeGitHub(GitHubBehaviours):
         self.web_url = f"http://127.0.0.1:{port}"
         self.api_url = self.web_url + prefix
         shapes = Shapes(self.state, self.api_url, self.web_url)
-        self.routes = Routes(self.state, shapes, history.ROUTES)
+        self.routes = Routes(self.state, shapes, [*history.ROUTES, *artifacts.ROUTES])
         self._init_behaviours()
+        self._init_artifacts()
         self._flight = threading.Lock()
         self._in_flight = 0  # requests received and not yet answered
         self._log: list[Logged] = []
@@ -184,6 +188,8 @@ class FakeGitHub(GitHubBehaviours):
             with self.state.lock:
                 self._downloads.append(url.path)
                 return self._codeload(url.path.removeprefix(CODELOAD))
+        if url.path.startswith(BLOBS):  # artifact downloads come from blob storage
+            return self._blob(url.path.removeprefix(BLOBS), auth)
         with self._flight:
             self._in_flight += 1
         try:
@@ -423,6 +429,7 @@ class FakeGitHub(GitHubBehaviours):
         run_started_at: datetime | None = None,
         path_form: str = "plain",
         path_ref: str | None = None,
+        head_repo_deleted: bool = False,
     ) -> int:
         """A run GitHub created at `created_at`; it started `QUEUED` later unless
         `run_started_at` says. `path_form` "ref" or "repo" writes `path` as GitHub does
@@ -435,6 +442,7 @@ class FakeGitHub(GitHubBehaviours):
                 head_branch, head_repo, event, status, conclusion, created_at,
                 run_started_at or created_at + QUEUED,
                 workflow=self._workflow_file(head_sha, path, event),
+                head_repo_deleted=head_repo_deleted,
             )  # fmt: skip
             self.state.runs[run.id] = run
             return run.id

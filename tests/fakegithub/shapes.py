@@ -226,6 +226,8 @@ class Shapes:
         body["repository"] = self.repo()
         # A run always has a head repository: the fork's, else this one.
         body["head_repository"] = self.repo(run.head_repo or self.state.full_name)
+        if run.head_repo_deleted:  # a deleted fork (openapi_exceptions.yml)
+            body["head_repository"] = None
         body["head_commit"] = dict(body["head_commit"], id=run.head_sha, tree_id=run.head_sha)
         if run.run_attempt > 1:
             previous = f"{self.repo_url}/actions/runs/{run.id}/attempts/{run.run_attempt - 1}"

@@ -8,6 +8,10 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .artifacts import Artifact
 
 EPOCH = datetime(2020, 8, 1, tzinfo=UTC)
 Entries = dict[str, tuple[str, str]]  # path -> (mode, blob sha)
@@ -110,6 +114,7 @@ class Run:
     run_attempt: int = 1
     workflow: bytes | None = None  # the workflow file this run executed (see add_workflow_run)
     attempts: list[Run] = field(default_factory=list)  # earlier attempts, oldest first
+    head_repo_deleted: bool = False  # the fork is gone: GitHub lists head_repository null
 
 
 @dataclass
@@ -196,6 +201,7 @@ class RepoState:
         self.issues: dict[int, Issue] = {}
         self.comments: dict[int, Comment] = {}
         self.runs: dict[int, Run] = {}
+        self.artifacts: dict[int, Artifact] = {}  # see artifacts.py
         # comment id -> (login, content) of each reaction, in order
         self.reactions: dict[int, list[tuple[str, str]]] = {}
         self._ids = itertools.count(1001)
