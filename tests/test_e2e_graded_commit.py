@@ -162,3 +162,38 @@ def test_row_49_publish_recognises_the_grade_workflow_in_every_form(
     assert world.publish(copy_artifact(real_artifacts["complete"], world.tmp / "a"), event) == OK
     assert (("alice", "a1") in world.records()) is recorded
     assert (world.gh.labels_on(number) == ["complete"]) is recorded
+
+
+# --- nothing goes unanswered, and the bot is quiet on the course's own PRs ------------------
+
+
+def test_a_misplaced_notebook_is_answered_with_where_to_move_it(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    number = world.gh.open_pull(
+        "alice", "3" * 40, [PullFile("alice/a1.ipynb", content=COMPLETE)], head_ref="m"
+    )
+    event = workflow_run_event(
+        world.gh, head_sha="3" * 40, head_repo="alice/study-group",
+        created_at=e2e_support.ON_TIME, head_branch="m",
+    )  # fmt: skip
+    assert world.publish(real_artifacts["complete"], event) == OK
+    assert "move it to submissions/alice/a1.ipynb" in world.sticky(number)
+    assert ("alice", "a1") not in world.records()
+
+
+def test_a_maintainers_own_pull_request_gets_no_comment(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    world.gh.set_permission("tina", "write")
+    number = world.gh.open_pull(
+        "tina", "4" * 40, [PullFile("grader/core/policy.py", "modified", content=b"x = 1\n")],
+        head_ref="fix",
+    )  # fmt: skip
+    event = workflow_run_event(
+        world.gh, head_sha="4" * 40, head_repo="tina/study-group",
+        created_at=e2e_support.ON_TIME, head_branch="fix",
+    )  # fmt: skip
+    assert world.publish(real_artifacts["complete"], event) == OK
+    assert world.bot_comments(number) == []
+    assert world.gh.labels_on(number) == []

@@ -18,9 +18,17 @@ from grader.core.evidence import (
     unreadable_result,
 )
 from grader.core.history import StudentHistory, record_submission
-from grader.core.model import Assignment, Cell, Evaluation, PullRequest, Submission
+from grader.core.model import (
+    Assignment,
+    Cell,
+    ChangedFile,
+    CourseConfig,
+    Evaluation,
+    PullRequest,
+    Submission,
+)
 from grader.core.runs import workflow_file
-from grader.core.scope import ScopeResult, course_scope
+from grader.core.scope import SUBMISSIONS, ScopeResult, course_scope
 from grader.core.view import first_view
 
 GRADE_WORKFLOW = ".github/workflows/grade.yml"
@@ -165,7 +173,10 @@ def publish_to(
 ) -> Outcome:
     """Judge the run of commit `sha` for one PR, and record it when it holds."""
     current = sha == pr.head_sha  # only then may a notice replace the PR's comment
-    scope = commit_scope(ctx, pr, sha)
+    files = ctx.forge.changed_files(pr.base_ref, sha)
+    if files is not None and maintainers_own(ctx, pr, files):
+        return Outcome(f"ignored: #{pr.number} is a maintainer's change, not a submission")
+    scope = commit_scope(pr, ctx.course, files, sha)
     refusal = refuse(ctx, pr, scope, notify=current)
     if refusal is not None:
         return refusal
@@ -215,9 +226,21 @@ def invalid(
     return Outcome(f"evidence invalid: {problem}")
 
 
-def commit_scope(ctx: Context, pr: PullRequest, sha: str) -> ScopeResult:
+def maintainers_own(ctx: Context, pr: PullRequest, files: Sequence[ChangedFile]) -> bool:
+    """A PR of the course's own people that submits nothing: the bot stays quiet on it.
+
+    A student's notebook in the wrong folder is answered (it says where to move it);
+    a change by someone with write access that touches no submission is not a hand-in.
+    """
+    if any(f.path.startswith(SUBMISSIONS + "/") for f in files):
+        return False
+    return ctx.forge.permission(pr.author) in ("admin", "maintain", "write")
+
+
+def commit_scope(
+    pr: PullRequest, course: CourseConfig, files: Sequence[ChangedFile] | None, sha: str
+) -> ScopeResult:
     """The submission rules applied to what commit `sha` changes since the PR's base."""
-    files = ctx.forge.changed_files(pr.base_ref, sha)
     if files is None:
         return ScopeResult(
             reasons=(
@@ -225,7 +248,7 @@ def commit_scope(ctx: Context, pr: PullRequest, sha: str) -> ScopeResult:
                 "hundreds of files, or it is gone); a submission changes only your notebooks.",
             )
         )
-    return course_scope(ctx.course, pr.author, files)
+    return course_scope(course, pr.author, files)
 
 
 def trusted_time(
