@@ -305,9 +305,13 @@ def test_a_write_racing_another_on_its_branch_is_409_even_for_another_file(
     assert put_file(gh, "records/a.json", b"a2", sha)[0] == 200  # the retry lands
 
 
-def test_branch_races_are_off_unless_a_test_asks(gh: FakeGitHub) -> None:
+def test_branch_races_are_on_unless_a_test_turns_them_off(gh: FakeGitHub) -> None:
+    """On by default, as on GitHub; a test may turn them off to isolate something else."""
     _, created = put_file(gh, "records/a.json", b"a")
     gh.before_next("PUT", "contents/", lambda: gh.state.git.set_file("main", "x", b"x"))
+    assert put_file(gh, "records/a.json", b"a2", created["content"]["sha"])[0] == 409
+    gh.allow_branch_races(False)
+    gh.before_next("PUT", "contents/", lambda: gh.state.git.set_file("main", "y", b"y"))
     assert put_file(gh, "records/a.json", b"a2", created["content"]["sha"])[0] == 200
 
 

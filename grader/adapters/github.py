@@ -58,7 +58,7 @@ from grader.adapters.artifact import load_evidence
 from grader.core.errors import GraderError, UserError
 from grader.core.evidence import Evidence
 from grader.core.model import ChangedFile, Comment, Issue, PullRequest
-from grader.core.runs import WorkflowRun
+from grader.core.runs import WorkflowRun, workflow_file
 from grader.ports import StateConflict
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -540,7 +540,7 @@ class GitHubForge:
         """When GitHub first ran the grade workflow on this commit (its `created_at`)."""
         runs = self._repo.get_workflow_runs(head_sha=sha)
         wanted = self._settings.grade_workflow
-        times = [r.created_at for r in runs if r.path.split("@")[0] == wanted]
+        times = [r.created_at for r in runs if self._is_grade_run(r.path, wanted)]
         return min(times, default=None)
 
     # --- runs and their artifacts (reconcile) ------------------------------------------------
@@ -635,7 +635,9 @@ class GitHubForge:
         """
         wanted = self._settings.grade_workflow
         runs = [
-            r for r in self._repo.get_workflow_runs(head_sha=sha) if r.path.split("@")[0] == wanted
+            r
+            for r in self._repo.get_workflow_runs(head_sha=sha)
+            if self._is_grade_run(r.path, wanted)
         ]
         if not runs:
             return None
@@ -654,6 +656,10 @@ class GitHubForge:
                 "App token the Actions write permission)"
             ) from exc
         return int(latest.id)
+
+    def _is_grade_run(self, path: str, wanted: str) -> bool:
+        """`path` in any of GitHub's forms (P, P@ref, owner/repo/P@ref) names `wanted`."""
+        return workflow_file(path, self._settings.repository) == wanted
 
     # --- plumbing ----------------------------------------------------------------------------
 

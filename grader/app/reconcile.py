@@ -1,37 +1,222 @@
-"""Use case: reconcile, the repair run after lost or cancelled events."""
+"""Use case: reconcile, the repair run after lost or cancelled events (THREATS 53).
+
+Hourly, after a push that changes the course (a moved deadline), and on demand.
+It reads the ledger once and lists the open PRs (one request per 100), then:
+
+- re-renders only the views that may be stale: every PR after the course
+  changed (records are re-derived from their events with today's deadlines),
+  else the PRs whose records gained a fact since the last reconcile, or whose
+  labels do not match their records;
+- repairs the PRs whose head commit was graded but never recorded (a publish
+  that never ran or died): it publishes them from the grade run's artifact
+  while GitHub keeps it, with the same checks as `publish`, and says which it
+  could not repair and why.
+
+Its own bookkeeping (the time of the newest fact it has seen, the course it
+saw, heads it could not repair) is a file on the state branch: a run over
+unchanged PRs writes nothing.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from grader.app.context import Context
+from grader.app.submission import GRADE_WORKFLOW, CellReader, GradeRun, publish_to
 from grader.app.views import refresh_pr_view
-from grader.core.history import EPOCH
-from grader.core.model import Submission
-from grader.core.scope import course_scope
+from grader.core.errors import GraderError
+from grader.core.history import EPOCH, StudentHistory, state_of
+from grader.core.model import CourseConfig, PullRequest, Submission
+from grader.core.runs import WorkflowRun, workflow_file
+from grader.core.view import combined_labels
+
+STATE_FILE = "reconcile.json"
 
 
-def reconcile(ctx: Context, now: datetime) -> int:
-    """Re-derive every open PR's records and repair its labels and comment.
+@dataclass
+class ReconcileReport:
+    """What a reconcile looked at, wrote and could not do, for the job summary."""
 
-    Lost or cancelled publish runs leave a PR's view stale; every write here is
-    skipped when the forge already holds the wanted content. Returns the number
-    of pull requests looked at.
-    """
-    pulls = ctx.forge.list_open_pulls()
-    for pr in pulls:
-        scope = course_scope(ctx.course, pr.author, ctx.forge.list_pull_files(pr.number))
-        if scope.reasons or not scope.notebooks:
-            continue
-        history = ctx.ledger.history(pr.author)
-        graded = [
-            a
-            for a, _path in scope.notebooks
-            if any(  # never graded: the next push or a re-run of grade records it
-                isinstance(e, Submission) and e.pr == pr.number
-                for e in history.assignments.get(a, [])
-            )
-        ]
-        if graded:
-            refresh_pr_view(ctx, pr, graded, history, EPOCH)
-    return len(pulls)
+    looked_at: int = 0
+    refreshed: list[int] = field(default_factory=list)
+    repaired: list[int] = field(default_factory=list)
+    unrepaired: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Watermark:
+    """What the previous reconcile saw (the state branch's reconcile.json)."""
+
+    seen: datetime = EPOCH
+    course: str = ""
+    unrepairable: dict[str, str] = field(default_factory=dict)  # PR number -> head sha
+
+    def encode(self) -> str:
+        data = {
+            "seen": self.seen.isoformat(),
+            "course": self.course,
+            "unrepairable": self.unrepairable,
+        }
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def course_digest(course: CourseConfig) -> str:
+    """Changes whenever the course does (deadlines, exercises, labels...)."""
+    return hashlib.sha256(repr(course).encode("utf-8")).hexdigest()
+
+
+def reconcile(
+    ctx: Context, repository: str, read_cells: CellReader, now: datetime | None = None
+) -> ReconcileReport:
+    """Repair and refresh every open PR that needs it; see the module docstring."""
+    found = ctx.forge.read_state(STATE_FILE)
+    before = _decode(found[0]) if found else Watermark()
+    histories = dict(ctx.ledger.all())
+    digest = course_digest(ctx.course)
+    report = ReconcileReport()
+    after = Watermark(seen=_newest(histories), course=digest)
+    for pr in ctx.forge.list_open_pulls():
+        report.looked_at += 1
+        history = histories.get(pr.author.lower(), StudentHistory())
+        _reconcile_pull(ctx, pr, history, before, after, report, repository, read_cells)
+    if found is None or found[0] != after.encode():
+        ctx.forge.write_state(
+            STATE_FILE, after.encode(), found[1] if found else None, "grader: reconcile"
+        )
+    return report
+
+
+def _reconcile_pull(
+    ctx: Context,
+    pr: PullRequest,
+    history: StudentHistory,
+    before: Watermark,
+    after: Watermark,
+    report: ReconcileReport,
+    repository: str,
+    read_cells: CellReader,
+) -> None:
+    shown = _shown(history, pr.number)
+    if not _recorded(history, pr):
+        _repair(ctx, pr, before, after, report, repository, read_cells)
+    elif _stale(ctx, pr, history, shown, before, after.course):
+        refresh_pr_view(ctx, pr, shown, history, EPOCH)
+        report.refreshed.append(pr.number)
+
+
+def _shown(history: StudentHistory, number: int) -> list[str]:
+    """The assignments whose records this PR has submitted to."""
+    return [
+        a
+        for a, events in history.assignments.items()
+        if any(isinstance(e, Submission) and e.pr == number for e in events)
+    ]
+
+
+def _recorded(history: StudentHistory, pr: PullRequest) -> bool:
+    """The PR's head commit is in the ledger (or nothing of it was ever graded)."""
+    return any(
+        isinstance(e, Submission) and e.sha == pr.head_sha and e.pr == pr.number
+        for events in history.assignments.values()
+        for e in events
+    )
+
+
+def _stale(
+    ctx: Context,
+    pr: PullRequest,
+    history: StudentHistory,
+    shown: Sequence[str],
+    before: Watermark,
+    course: str,
+) -> bool:
+    if before.course != course:
+        return True  # the course changed: every record is re-derived
+    events = [e for a in shown for e in history.assignments.get(a, [])]
+    if any(e.at > before.seen for e in events):
+        return True  # a fact since the last reconcile: its publish may have died midway
+    states = [
+        state_of(ctx.course, pr.author, ctx.course.assignments[a], history, EPOCH)
+        for a in shown
+        if a in ctx.course.assignments
+    ]
+    owned = {n.lower() for n in ctx.course.labels.all()}
+    have = {n for n in pr.labels if n.lower() in owned}
+    return have != set(combined_labels(ctx.course.labels, states))
+
+
+def _repair(
+    ctx: Context,
+    pr: PullRequest,
+    before: Watermark,
+    after: Watermark,
+    report: ReconcileReport,
+    repository: str,
+    read_cells: CellReader,
+) -> None:
+    """Publish the PR's head from its grade run's artifact, as publish would have."""
+    if before.unrepairable.get(str(pr.number)) == pr.head_sha:
+        after.unrepairable[str(pr.number)] = pr.head_sha  # tried before: not again
+        return
+    run = _grade_run(ctx.forge.runs_for(pr.head_sha), repository)
+    if run is None:
+        return  # not graded yet (or awaiting approval): its publish will come
+    try:
+        evidence = ctx.forge.run_evidence(run)
+    except GraderError as exc:  # GitHub failed us, not the submission: try next time
+        report.unrepaired.append((pr.number, str(exc)))
+        return
+    outcome = publish_to(ctx, pr, _grade_run_of(run, repository), pr.head_sha, evidence, read_cells)
+    if outcome.message.startswith("graded"):
+        report.repaired.append(pr.number)
+    else:
+        report.unrepaired.append((pr.number, outcome.message))
+        after.unrepairable[str(pr.number)] = pr.head_sha
+
+
+def _grade_run(runs: Sequence[WorkflowRun], repository: str) -> WorkflowRun | None:
+    """The newest finished pull_request run of the real grade workflow."""
+    graded = [
+        r
+        for r in runs
+        if workflow_file(r.path, repository) == GRADE_WORKFLOW
+        and r.event == "pull_request"
+        and r.status == "completed"
+        and r.conclusion != "action_required"  # awaiting approval: it will run, then publish
+    ]
+    return max(graded, key=lambda r: (r.created_at, r.attempt), default=None)
+
+
+def _grade_run_of(run: WorkflowRun, repository: str) -> GradeRun:
+    return GradeRun(
+        workflow_path=run.path,
+        event=run.event,
+        head_sha=run.head_sha,
+        head_repo=run.head_repo,
+        created_at=run.created_at,
+        head_ref=run.head_ref,
+        repository=repository,
+        conclusion=run.conclusion,
+    )
+
+
+def _newest(histories: Mapping[str, StudentHistory]) -> datetime:
+    times = [e.at for h in histories.values() for events in h.assignments.values() for e in events]
+    return max(times, default=EPOCH)
+
+
+def _decode(text: str) -> Watermark:
+    """The previous run's file; anything unreadable counts as no previous run."""
+    try:
+        data = json.loads(text)
+        return Watermark(
+            seen=datetime.fromisoformat(data["seen"]),
+            course=str(data["course"]),
+            unrepairable={str(k): str(v) for k, v in dict(data["unrepairable"]).items()},
+        )
+    except (ValueError, KeyError, TypeError):
+        return Watermark()

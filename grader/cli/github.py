@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from grader.adapters.course import load_course
 from grader.adapters.grading import grade_runs
 from grader.app.command import handle_command
 from grader.app.context import Outcome
-from grader.app.reconcile import reconcile
+from grader.app.reconcile import ReconcileReport, reconcile
 from grader.app.submission import GradeRun, publish
 from grader.app.tracker import render_tracker
 from grader.cli.common import OK, add_course
@@ -102,6 +101,7 @@ def grade_run_of(event: Mapping[str, Any]) -> GradeRun:
         event=actions.text(run, "event"),
         head_sha=actions.text(run, "head_sha"),
         head_repo=actions.text(run, "head_repository", "full_name"),
+        # When GitHub first created the run: a re-run keeps it (run_started_at moves).
         created_at=actions.timestamp(run, "created_at"),
         head_ref=actions.text(run, "head_branch"),
         repository=actions.text(event, "repository", "full_name") or "",
@@ -162,7 +162,30 @@ def cmd_ta_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def cmd_reconcile(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     ctx = github_context(load_course(args.course), env)
     ctx.forge.ensure_labels(ctx.course.labels.all())
-    repaired = reconcile(ctx, now_utc())
-    print(f"grader: reconciled {repaired} pull request(s)", file=sys.stderr)  # noqa: T201
+    done = reconcile(ctx, env.get("GITHUB_REPOSITORY", ""), read_committed_cells)
     pages = render_tracker(ctx, now_utc())
-    return report(env, Outcome(f"reconciled {repaired} PR(s); tracker has {len(pages)} page(s)"))
+    actions.write_summary(env, reconcile_summary(done))
+    message = (
+        f"reconciled {done.looked_at} open PR(s): {len(done.refreshed)} view(s) refreshed, "
+        f"{len(done.repaired)} repaired, {len(done.unrepaired)} not repaired; "
+        f"tracker has {len(pages)} page(s)"
+    )
+    print(f"grader: {message}")  # noqa: T201
+    return OK
+
+
+def reconcile_summary(done: ReconcileReport) -> str:
+    """The job summary: what reconcile could not repair, and why, for a maintainer."""
+    lines = [f"**grader reconcile:** {done.looked_at} open pull request(s) looked at."]
+    if done.repaired:
+        lines.append("Repaired (published from their grade run): " + _numbers(done.repaired))
+    if done.refreshed:
+        lines.append("Views refreshed: " + _numbers(done.refreshed))
+    if done.unrepaired:
+        lines.append("\nNot repaired (not tried again until the PR gets a new commit):\n")
+        lines += [f"- #{number}: {reason}" for number, reason in done.unrepaired]
+    return "\n".join(lines)
+
+
+def _numbers(numbers: list[int]) -> str:
+    return ", ".join(f"#{n}" for n in numbers)

@@ -76,8 +76,8 @@ class Routes:
         self.max_inline_content = 1024 * 1024
         # True: contents writes to a branch whose head moved since the write arrived
         # answer 409 "is at X but expected Y", as GitHub's do (PyGithub/PyGithub#1787).
-        # Off by default until the grader converges under them (see allow_branch_races).
-        self.branch_races = False
+        # On, as on GitHub: a write that raced another one to the same branch gets 409.
+        self.branch_races = True
         self.branch_conflicts: dict[str, int] = {}  # branch -> injected head-moved 409s
         self.rules: dict[str, tuple[int, str]] = {}  # branch -> (status, rule message)
         repo = re.escape(f"/repos/{state.full_name}")
