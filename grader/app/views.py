@@ -122,11 +122,13 @@ def publish_pr_view(
     *,
     fresh: bool = False,
     shown: Sequence[Shown] | None = None,
+    catch_up: bool = False,
 ) -> None:
     """The PR's one comment and its labels, from its records (one part per notebook).
 
     With `seq` (see `core.view.view_seq`), a view older than the one shown writes nothing.
     `shown`: one `core.view.Shown` per part (hand-in times, commits, overrides).
+    `catch_up`: a concurrent run wrote since `pr` was read, so its labels are stale.
     """
     # Several notebooks share one comment, so each gets its share of GitHub's body limit.
     limit = BODY_LIMIT // max(1, len(parts)) - 8
@@ -148,7 +150,11 @@ def publish_pr_view(
     written = upsert_sticky(ctx, pr.number, body, seq, fresh=fresh)
     if written is not None:
         # A changed view may follow a concurrent run's labels: set them, do not diff.
-        sync_labels(ctx, pr, [s for _, s, _ in parts], replace=written and seq is not None)
+        # A catch-up round may find the comment already right, but the labels read with
+        # `pr` predate an older run's label write that may have landed after the newer
+        # run's: set them whole (the 200-publish race of THREATS 21, 22).
+        replace = (written or catch_up) and seq is not None
+        sync_labels(ctx, pr, [s for _, s, _ in parts], replace=replace)
 
 
 def _facts_of(history: StudentHistory, parts: Sequence[Part]) -> list[Shown]:
@@ -163,10 +169,11 @@ def _write_view(
     at: datetime,
     *,
     fresh: bool = False,
+    catch_up: bool = False,
 ) -> tuple[list[Part], int]:
     parts, seq, shown_at = view_parts(ctx.course, pr.author, assignment_ids, history, at)
     shown = _facts_of(history, parts)
-    publish_pr_view(ctx, pr, parts, shown_at, seq, fresh=fresh, shown=shown)
+    publish_pr_view(ctx, pr, parts, shown_at, seq, fresh=fresh, shown=shown, catch_up=catch_up)
     return parts, seq
 
 
@@ -186,8 +193,11 @@ def refresh_pr_view(
     deciding PR), the other open PRs that handed in that record show it too.
     """
     parts: list[Part] = []
-    for _ in range(MAX_ROUNDS):
-        parts, seq = _write_view(ctx, pr, assignment_ids, history, at, fresh=fresh)
+    for round_ in range(MAX_ROUNDS):
+        catch_up = round_ > 0
+        parts, seq = _write_view(
+            ctx, pr, assignment_ids, history, at, fresh=fresh, catch_up=catch_up
+        )
         fresh = False
         newer = ctx.ledger.history(pr.author)
         if view_seq(newer.assignments.get(a, []) for a in assignment_ids) <= seq:
