@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from benchmarks import execution, github, similarity, tracker
+from benchmarks import execution, github, lasthour, similarity, tracker
 from benchmarks.figures import Figure, machine
 
 
@@ -19,6 +19,7 @@ def suite(quick: bool) -> list[Callable[[], Figure]]:
             lambda: tracker.tracker_render(students=20, assignments=3, reps=1),
             lambda: github.concurrent_publishes(students=2, workers=4),
             lambda: similarity.similarity_report(students=40, reps=1),
+            lambda: lasthour.last_hour(students=10, pushes=3),
         ]
     return [
         execution.single,
@@ -27,6 +28,7 @@ def suite(quick: bool) -> list[Callable[[], Figure]]:
         tracker.tracker_render,
         github.concurrent_publishes,
         similarity.similarity_report,
+        lasthour.last_hour,
     ]
 
 
