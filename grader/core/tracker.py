@@ -377,7 +377,7 @@ def _student_row(
     marks = [_mark(a, c, s) for a, c, s in zip(assignments, student.cells, statuses, strict=True)]
     groups = [WORD_JOINER.join(marks[i] for i in column) for column in _columns(len(marks))]
     done, counted = _tally(assignments, statuses, student.certificate)
-    percent = f", {done * 100 // counted}%" if counted else ""
+    percent = f",\u00a0{done * 100 // counted}%" if counted else ""  # no break inside
     cert = student.certificate
     project = "yes" if cert is not None and cert.project else "no"
     return table_row(
