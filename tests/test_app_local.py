@@ -124,7 +124,12 @@ def test_export_csv_and_json(demo: Path, capsys: pytest.CaptureFixture[str]) -> 
         "submitted_at",
         "pr",
         "deadline",
+        "override_by",
+        "override_note",
+        "override_at",
     }
+    erin = next(r for r in table if (r["student"], r["assignment"]) == ("erin", "week-1"))
+    assert erin["override_by"]  # who overrode, and why, not only True/False
     assert main([*args, "--certificates"]) == 0
     certs = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [c["student"] for c in certs] == ["alice", "bob", "carol", "dave", "erin", "frank"]
