@@ -112,7 +112,7 @@ def test_split_decoders() -> None:
     projects = [e for e in EVENTS if isinstance(e, ProjectPresented)]
     assert decode_record_events(encode_events(record)) == record
     assert decode_project_events(encode_events(projects)) == projects
-    with pytest.raises(ValueError, match=r"events\[9\]\.type: a project event"):
+    with pytest.raises(ValueError, match=r"events\[9\]\.type: a project-presented event"):
         decode_record_events(encode_events(EVENTS))
     with pytest.raises(ValueError, match=r"project\[0\]\.type: expected project-presented"):
         decode_project_events(encode_events(record))

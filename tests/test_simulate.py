@@ -195,7 +195,7 @@ def test_demo_writes_tracker_and_comments(
     printed = capsys.readouterr().out
     assert "tracker.md" in printed
     tracker = (out / "tracker.md").read_text()
-    alice = "| alice | [✅](../pull/1) | [✅](../pull/6) | [✅](../pull/12) | 3/3, 100% |"
+    alice = "| alice | [✅](../pull/1) | [✅](../pull/6) | [✅](../pull/12) | 3/3,\xa0100% |"
     assert alice + " yes | 🎓 yes |" in tracker
     assert "| carol | [⏰](../pull/5) | [✅](../pull/8) | [✅](../pull/16) |" in tracker
     assert "| dave | ⛔ | [❌](../pull/11) | ⛔ |" in tracker

@@ -208,7 +208,9 @@ def test_pins_carry_their_tag_in_a_comment(name: str) -> None:
 def test_grade_is_unprivileged_pull_request_only() -> None:
     wf = load("grade")
     assert set(triggers(wf)) == {"pull_request"}
-    assert triggers(wf)["pull_request"]["paths"] == ["submissions/**"]
+    # Every PR into main: a misplaced notebook must be answered (issue: nothing unanswered).
+    assert triggers(wf)["pull_request"]["branches"] == ["main"]
+    assert "paths" not in triggers(wf)["pull_request"]
     assert unprivileged_jobs(wf, tuple(wf["jobs"])) == []
     text = (WORKFLOWS / "grade.yml").read_text(encoding="utf-8")
     assert "secrets." not in text
