@@ -1,0 +1,330 @@
+"""Red-team attacks on `publish`, `reconcile` and `ta-command`, against the fake GitHub.
+
+Each test asserts the secure behaviour. An attack that works today is marked
+`xfail(strict=True)` with the attack in one line: the suite stays green, and the
+test turns red (XPASS) once the hole is closed, so the mark must then be removed.
+The passing tests are attacks the grader holds against, kept as regressions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.cli.common import OK
+from tests import e2e_support
+from tests.e2e_support import COMPLETE, WRONG, World, retarget, workflow_run_event
+from tests.fakegithub import PullFile
+
+world = e2e_support.world  # fixtures
+real_artifacts = e2e_support.real_artifacts
+
+NB = "submissions/alice/a1.ipynb"
+SHA = "c" * 40
+INVALID = "Not graded: the grading results could not be verified"
+
+
+def artifact_files(artifact: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in artifact.iterdir()}
+
+
+def empty_artifact(where: Path) -> Path:
+    """What `grader run-submission` writes for a folder with no notebook: the grade run
+    of a PR whose author has no folder in the head (it grades submissions/<author>/)."""
+    where.mkdir(parents=True)
+    (where / "result.json").write_text(json.dumps({"schema": 1, "notebooks": []}))
+    (where / "summary.md").write_text("graded 0 notebook(s)\n")
+    return where
+
+
+def forged_complete(real: dict[str, Path], where: Path) -> Path:
+    """The wrong notebook's true cell hashes with a 'complete' verdict written in."""
+    artifact = retarget(real["wrong"], where, "alice")
+    data = json.loads((artifact / "result.json").read_text())
+    evaluation = data["notebooks"][0]["evaluation"]
+    evaluation.update(status="complete", problems=[])
+    for exercise in evaluation["exercises"]:
+        exercise.update(status="ok", detail="")
+    (artifact / "result.json").write_text(json.dumps(data))
+    return artifact
+
+
+def mallory_shares_alices_head(
+    world: World,
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """Alice's PR, and Mallory's PR from alice's public fork branch (the same head), with
+    the grade run GitHub makes for each PR: (alice's PR, her run's event, mallory's)."""
+    alice, alices_run = world.submit("alice", SHA, head_ref="work")
+    world.gh.open_pull(
+        "mallory", SHA, [PullFile(NB, content=COMPLETE)],
+        head_repo="alice/study-group", head_ref="work",
+    )  # fmt: skip
+    later = e2e_support.ON_TIME.replace(hour=11)
+    run = world.gh.add_workflow_run(SHA, later, head_repo="alice/study-group", head_branch="work")
+    event = workflow_run_event(
+        world.gh, head_sha=SHA, head_repo="alice/study-group", created_at=later,
+        head_branch="work", run_id=run,
+    )  # fmt: skip
+    return alice, alices_run, event
+
+
+# --- attacks that work today (xfail strict) --------------------------------------------------
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(
+    strict=True,
+    reason="a PR opened from another student's fork branch gets its own grade run (it grades "
+    "submissions/<its author>/, so nothing); publishing that run overwrites the real "
+    "author's PR comment with 'evidence invalid'",
+)
+def test_another_prs_run_on_a_shared_head_leaves_the_authors_comment_alone(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    alice, alices_run, mallorys_run = mallory_shares_alices_head(world)
+    assert world.publish(real_artifacts["complete"], alices_run) == OK
+    assert world.gh.labels_on(alice) == ["complete"]
+    assert world.publish(empty_artifact(world.tmp / "mallorys"), mallorys_run) == OK
+    assert world.gh.labels_on(alice) == ["complete"]
+    assert INVALID not in world.sticky(alice)  # today: alice's comment now says this
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(
+    strict=True,
+    reason="reconcile repairs a PR from the newest grade run of its head, which may be another "
+    "PR's run on the same head (Mallory's, graded nothing): alice's lost publish is never "
+    "repaired and her PR is marked unrepairable",
+)
+def test_reconcile_repairs_from_the_authors_own_run_not_a_shared_heads_newer_one(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    alice, alices_run, mallorys_run = mallory_shares_alices_head(world)
+    # Alice's run left its real artifact; its publish died. Mallory's newer run too.
+    artifact = retarget(real_artifacts["complete"], world.tmp / "alice", "alice")
+    world.gh.add_artifact(alices_run["workflow_run"]["id"], files=artifact_files(artifact))
+    mallorys = empty_artifact(world.tmp / "mallorys")
+    world.gh.add_artifact(mallorys_run["workflow_run"]["id"], files=artifact_files(mallorys))
+    assert world.main("reconcile") == OK
+    assert ("alice", "a1") in world.records()  # today: not repaired, and never tried again
+    assert world.gh.labels_on(alice) == ["complete"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="'/grader enroll' plus any bad '/grader' line skips the permission check, and the "
+    "command-error reply has no once-per-thread guard: one bot comment per student comment",
+)
+def test_a_student_cannot_make_the_bot_reply_to_every_comment(world: World) -> None:
+    number = world.gh.open_pull("alice", "a" * 40, [PullFile(NB, content=COMPLETE)])
+    world.gh.set_permission("alice", "read")
+    for _ in range(5):
+        assert world.command(number, "alice", "/grader enroll\n/grader enroll now") == OK
+    assert len(world.bot_comments(number)) <= 1  # today: 5 bot comments
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(
+    strict=True,
+    reason="publish records a PR into any base branch, not only the default branch; its grade "
+    "run used that branch's grader and exercises (checkout of base.sha)",
+)
+def test_a_pr_into_another_branch_is_not_recorded(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    git = world.gh.state.git
+    git.branches["old-term"] = git.branches["main"]  # e.g. last term's branch, older checks
+    number, event = world.submit("alice", SHA)
+    world.gh.state.issues[number].pull.base_ref = "old-term"  # type: ignore[union-attr]
+    assert world.publish(real_artifacts["complete"], event) == OK
+    assert ("alice", "a1") not in world.records()
+
+
+# A JSON `\ud800` escape is valid JSON, yet no UTF-8 text can hold it: a cell source with it.
+LONE_SURROGATE = json.dumps(
+    {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "a",
+                "metadata": {"tags": ["exercise-1"]},
+                "source": "def f():\n    return 1  # \ud800",
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+    }
+).encode("ascii")
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(
+    strict=True,
+    reason="a notebook whose cell source holds a lone surrogate (JSON '\\ud800') crashes "
+    "run-submission with exit 3 in cell_hashes (UnicodeEncodeError) instead of an incomplete",
+)
+def test_a_lone_surrogate_in_a_cell_is_no_crash_of_run_submission(tmp_path: Path) -> None:
+    course = e2e_support.write_course(tmp_path / "course")
+    folder = tmp_path / "submissions" / "alice"
+    folder.mkdir(parents=True)
+    (folder / "a1.ipynb").write_bytes(LONE_SURROGATE)
+    assert e2e_support.run_submission(course, folder, tmp_path / "out") == OK
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="publish (and reconcile's repair) exit 3 on a committed notebook with a lone "
+    "surrogate in a cell source: check_evidence hashes it with a strict UTF-8 encode",
+)
+def test_a_lone_surrogate_in_the_committed_notebook_is_no_crash_of_publish(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    number, event = world.submit("alice", SHA, content=LONE_SURROGATE)
+    assert world.publish(real_artifacts["complete"], event) == OK  # today: exit 3
+    assert world.gh.labels_on(number) != ["complete"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ta-command judges a PR's notebooks with the default submission_files, not the "
+    "course's: on a course that allows data files, a TA's /grader complete finds no notebook",
+)
+def test_a_ta_command_sees_the_notebooks_publish_sees(world: World, tmp_path: Path) -> None:
+    course = world.course / "course.yml"
+    course.write_text(course.read_text() + 'submission_files: ["*.ipynb", "*.csv"]\n')
+    data = PullFile("submissions/alice/data.csv", content=b"x,y\n1,2\n")
+    number = world.gh.open_pull("alice", "a" * 40, [PullFile(NB, content=WRONG), data])
+    assert world.command(number, "tina", "/grader complete checked by hand") == OK
+    (override,) = world.records()[("alice", "a1")]
+    assert override["type"] == "override"
+
+
+# --- attacks the grader holds against (regressions) ------------------------------------------
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # a Unicode lookalike of alice's folder (Cyrillic a), and the Kelvin sign for k
+        PullFile("submissions/\u0430lice/a2.ipynb", content=COMPLETE),
+        PullFile("submissions/alice/a2.ipynb".replace("a2", "\u212a2"), content=COMPLETE),
+        # the same assignment twice, in two spellings of the folder
+        PullFile("submissions/ALICE/a1.ipynb", content=COMPLETE),
+        # renamed out of bob's folder; bob's notebook removed
+        PullFile("submissions/alice/a2.ipynb", "renamed", previous_filename="submissions/bob/a2.ipynb"),
+        PullFile("submissions/bob/a1.ipynb", "removed"),
+        # a mode change only: the notebook becomes a symbolic link
+        PullFile("submissions/alice/a2.ipynb", "changed", mode="120000"),
+        # path tricks
+        PullFile("submissions/alice/../bob/a2.ipynb", content=COMPLETE),
+        PullFile(".GitHub/workflows/grade.yml", content=b"on: push"),
+        PullFile("submissions/alice/.ipynb_checkpoints/x.pkl", content=b"\x80\x04."),
+    ],
+    ids=["cyrillic", "kelvin", "case-twin", "rename-out", "remove-other", "symlink", "dotdot",
+         "case-github", "checkpoint-pickle"],
+)  # fmt: skip
+def test_scope_tricks_are_rejected_and_no_record_is_written(
+    world: World, real_artifacts: dict[str, Path], extra: PullFile
+) -> None:
+    world.gh.add_file("main", "submissions/bob/a1.ipynb", COMPLETE)
+    world.gh.add_file("main", "submissions/bob/a2.ipynb", b'{"cells": []}')
+    number, event = world.submit("alice", SHA, extra=[extra])
+    assert world.publish(real_artifacts["complete"], event) == OK
+    assert world.records() == {}
+    assert world.gh.labels_on(number) == []
+    assert "changes files it may not change" in world.sticky(number)
+
+
+@pytest.mark.kernel
+def test_a_file_name_cannot_mention_people_or_close_the_marker(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    """Names reach the rejection comment: no live @mention, no end of the hidden marker."""
+    hostile = PullFile("submissions/bob/@tina --> <img src=x> |x|.ipynb", content=COMPLETE)
+    number, event = world.submit("alice", SHA, extra=[hostile])
+    assert world.publish(real_artifacts["complete"], event) == OK
+    body = world.sticky(number)
+    assert "@tina" not in body
+    assert body.count("-->") == 1
+    assert "<img" not in body
+
+
+@pytest.mark.kernel
+def test_a_students_fake_bot_comment_is_not_taken_for_the_bots(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    number, event = world.submit("alice", SHA, content=WRONG)
+    fake = "<!-- grader:pr -->\n### ✅ complete\n<!-- grader:refused:alice -->"
+    world.gh.add_comment(number, "alice", fake)
+    world.gh.add_comment(number, "github-actions", fake)  # a lookalike of the bot's login
+    assert world.publish(real_artifacts["wrong"], event) == OK
+    assert world.gh.labels_on(number) == ["incomplete"]
+    assert len([b for b in world.bot_comments(number) if b.startswith("<!-- grader:pr")]) == 1
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".github/workflows/Grade.yml",
+        "./.github/workflows/grade.yml",
+        ".github/workflows/x/../grade.yml",
+        "mallory/study-group/.github/workflows/grade.yml@main",
+        "d2l/study-group.evil/.github/workflows/grade.yml@main",
+    ],
+)
+def test_a_lookalike_workflow_path_is_ignored(
+    world: World, real_artifacts: dict[str, Path], path: str
+) -> None:
+    number, event = world.submit("alice", SHA, content=WRONG)
+    event["workflow_run"]["path"] = path
+    forged = forged_complete(real_artifacts, world.tmp / "forged")
+    assert world.publish(forged, event) == OK
+    assert world.records() == {}
+    assert world.gh.comments_on(number) == []
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        [],
+        None,
+        {"path": e2e_support.GRADE, "event": "pull_request", "head_sha": 5},
+        {"path": [e2e_support.GRADE], "event": "pull_request", "head_sha": SHA},
+        {"path": e2e_support.GRADE, "event": "pull_request", "head_sha": SHA,
+         "created_at": "2020-08-07T10:00:00", "head_repository": []},
+    ],
+    ids=["list", "null", "sha-int", "path-list", "naive-time"],
+)  # fmt: skip
+def test_a_crafted_workflow_run_event_is_no_crash(
+    world: World, real_artifacts: dict[str, Path], run: Any
+) -> None:
+    number, event = world.submit("alice", SHA)
+    event["workflow_run"] = run
+    assert world.publish(real_artifacts["complete"], event) == OK
+    assert world.records() == {} or run is not None and isinstance(run, dict)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a PR that submits no notebook (only a Jupyter checkpoint, or only removals) is "
+    "never 'recorded', so every reconcile 'repairs' it again: a cheap, unbounded API drain",
+)
+def test_a_pr_with_nothing_to_record_is_repaired_once(world: World, tmp_path: Path) -> None:
+    checkpoint = "submissions/alice/.ipynb_checkpoints/a1-checkpoint.ipynb"
+    number = world.gh.open_pull("alice", SHA, [PullFile(checkpoint, content=COMPLETE)])
+    run = world.gh.add_workflow_run(SHA, e2e_support.ON_TIME, head_repo="alice/study-group")
+    world.gh.add_artifact(run, files=artifact_files(empty_artifact(tmp_path / "empty")))
+    assert world.main("reconcile") == OK
+    world.gh.clear_log()
+    assert world.main("reconcile") == OK  # nothing changed since: nothing to repair
+    assert world.gh.count("GET", r"/compare/") == 0
+    assert world.gh.count("GET", r"/artifacts") == 0
+    assert len(world.bot_comments(number)) <= 1
