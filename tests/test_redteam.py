@@ -331,3 +331,64 @@ def test_a_pr_with_nothing_to_record_is_repaired_once(world: World, tmp_path: Pa
     assert world.gh.count("GET", r"/compare/") == 0
     assert world.gh.count("GET", r"/artifacts") == 0
     assert len(world.bot_comments(number)) <= 1
+
+
+@pytest.mark.kernel
+def test_an_earlier_run_of_a_lookalike_workflow_does_not_backdate_the_hand_in(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    """Only the real grade workflow's first run of the commit dates it (THREATS 3, 15, 19)."""
+    for path in (
+        ".github/workflows/grade-copy.yml",  # a copy the PR adds, same name "grade"
+        ".github/workflows/Grade.yml",
+        "mallory/study-group/.github/workflows/grade.yml@refs/heads/main",
+    ):
+        run = world.gh.add_workflow_run(SHA, e2e_support.ON_TIME, head_repo="alice/study-group")
+        world.gh.state.runs[run].path = path
+    number, event = world.submit("alice", SHA, at=e2e_support.AFTER_GRACE)
+    assert world.publish(real_artifacts["complete"], event) == OK
+    (record,) = world.records()[("alice", "a1")]
+    assert record["at"].startswith("2020-08-12")  # late, not backdated to August 7
+    assert world.gh.labels_on(number) == ["incomplete", "late"]
+
+
+@pytest.mark.kernel
+def test_a_pr_from_a_deleted_fork_is_graded_for_its_own_author(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    number = world.gh.open_pull("alice", SHA, [PullFile(NB, content=COMPLETE)], head_repo=None)
+    world.gh.open_pull("mallory", "d" * 40, [PullFile(NB, content=COMPLETE)], head_repo=None)
+    run = world.gh.add_workflow_run(SHA, e2e_support.ON_TIME, head_repo_deleted=True)
+    event = workflow_run_event(
+        world.gh, head_sha=SHA, head_repo=None, created_at=e2e_support.ON_TIME, run_id=run
+    )
+    assert world.publish(real_artifacts["complete"], event) == OK
+    assert list(world.records()) == [("alice", "a1")]
+    assert world.gh.labels_on(number) == ["complete"]
+
+
+def test_a_ta_command_on_a_pr_sharing_anothers_head_touches_no_record(world: World) -> None:
+    world.gh.open_pull("alice", SHA, [PullFile(NB, content=WRONG)], head_ref="work")
+    theirs = world.gh.open_pull(
+        "mallory", SHA, [PullFile(NB, content=WRONG)], head_repo="alice/study-group",
+        head_ref="work",
+    )  # fmt: skip
+    assert world.command(theirs, "tina", "/grader complete") == OK
+    assert world.records() == {}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="each refused '/grader' comment re-lists the whole thread (1 request per 100 "
+    "comments) to find the refusal marker: a student drains the bot's hourly API budget by "
+    "commenting on a long thread",
+)
+def test_refusing_a_student_on_a_long_thread_costs_a_constant(world: World) -> None:
+    number = world.gh.open_pull("alice", SHA, [PullFile(NB, content=COMPLETE)])
+    for i in range(600):
+        world.gh.add_comment(number, "alice", f"note {i}")
+    assert world.command(number, "alice", "/grader complete") == OK
+    world.gh.clear_log()
+    assert world.command(number, "alice", "/grader complete") == OK
+    assert len(world.bot_comments(number)) == 1
+    assert len(world.gh.requests) <= 4, [f"{r.method} {r.path}" for r in world.gh.requests]
