@@ -258,19 +258,6 @@ def test_a_file_name_cannot_mention_people_or_close_the_marker(
 
 
 @pytest.mark.kernel
-def test_a_students_fake_bot_comment_is_not_taken_for_the_bots(
-    world: World, real_artifacts: dict[str, Path]
-) -> None:
-    number, event = world.submit("alice", SHA, content=WRONG)
-    fake = "<!-- grader:pr -->\n### ✅ complete\n<!-- grader:refused:alice -->"
-    world.gh.add_comment(number, "alice", fake)
-    world.gh.add_comment(number, "github-actions", fake)  # a lookalike of the bot's login
-    assert world.publish(real_artifacts["wrong"], event) == OK
-    assert world.gh.labels_on(number) == ["incomplete"]
-    assert len([b for b in world.bot_comments(number) if b.startswith("<!-- grader:pr")]) == 1
-
-
-@pytest.mark.kernel
 @pytest.mark.parametrize(
     "path",
     [
@@ -392,3 +379,22 @@ def test_refusing_a_student_on_a_long_thread_costs_a_constant(world: World) -> N
     assert world.command(number, "alice", "/grader complete") == OK
     assert len(world.bot_comments(number)) == 1
     assert len(world.gh.requests) <= 4, [f"{r.method} {r.path}" for r in world.gh.requests]
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(
+    strict=True,
+    reason="reconcile repairs PRs in one loop with no per-PR guard: one PR on which GitHub "
+    "keeps answering an error (here a 422 on its compare) makes reconcile exit 3 and "
+    "repair no other PR, every hour",
+)
+def test_one_pr_that_github_cannot_compare_does_not_stop_reconcile(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    for login, sha in (("alice", "a" * 40), ("bob", "b" * 40)):
+        _, event = world.submit(login, sha, head_ref=f"{login}-work")
+        artifact = retarget(real_artifacts["complete"], world.tmp / login, login)
+        world.gh.add_artifact(event["workflow_run"]["id"], files=artifact_files(artifact))
+    world.gh.fail_next("GET", r"/compare/main\.\.\.a{40}$", 422, times=50)
+    assert world.main("reconcile") == OK
+    assert ("bob", "a1") in world.records()
