@@ -67,6 +67,7 @@ def test_a_moved_deadline_rederives_every_record_and_rewrites_its_view(
     assert world.main("reconcile") == OK
     assert world.gh.labels_on(number) == ["complete"]
     assert "Late" not in world.sticky(number)
+    assert "The course's dates or rules changed" in world.sticky(number)  # told why
 
 
 def test_a_moved_deadline_rewrites_comments_whose_labels_stay(
@@ -84,6 +85,7 @@ def test_a_moved_deadline_rewrites_comments_whose_labels_stay(
     assert world.sticky(number) != before
     assert "One (revised)" in world.sticky(number)
     assert world.gh.labels_on(number) == ["complete"]
+    assert "dates or rules changed" not in world.sticky(number)  # the status did not change
 
 
 # --- THREATS 53: a publish that never ran ----------------------------------------------------

@@ -30,6 +30,7 @@ from grader.app.submission import GRADE_WORKFLOW, CellReader, GradeRun, publish_
 from grader.app.views import refresh_pr_view
 from grader.core.errors import GraderError
 from grader.core.history import EPOCH, StudentHistory, state_of
+from grader.core.markdown import format_time
 from grader.core.model import CourseConfig, PullRequest, Submission
 from grader.core.runs import WorkflowRun, workflow_file
 from grader.core.view import combined_labels
@@ -104,8 +105,48 @@ def _reconcile_pull(
     if not _recorded(history, pr):
         _repair(ctx, pr, before, after, report, repository, read_cells)
     elif _stale(ctx, pr, history, shown, before, after.course):
-        refresh_pr_view(ctx, pr, shown, history, EPOCH)
+        note = _dates_note(ctx, pr, history, shown) if before.course != after.course else ""
+        refresh_pr_view(ctx, pr, shown, history, EPOCH, note=note)
         report.refreshed.append(pr.number)
+
+
+def _dates_note(
+    ctx: Context, pr: PullRequest, history: StudentHistory, shown: Sequence[str]
+) -> str:
+    """Why a student's status changed without a push: the course's dates (or rules) did.
+
+    The PR's labels still show the status before the change; empty when it is the same.
+    """
+    wanted = _wanted_labels(ctx, pr, history, shown)
+    if _own_labels(ctx, pr) == wanted:
+        return ""
+    deadlines = ", ".join(
+        f"{a}: {format_time(ctx.course.assignments[a].deadline, ctx.course.timezone)}"
+        for a in shown
+        if a in ctx.course.assignments
+    )
+    return (
+        "The course's dates or rules changed, so your record was worked out again from "
+        f"your hand-ins with the new deadline ({deadlines}); its status changed. Nothing "
+        "else is needed from you unless the feedback below says so."
+    )
+
+
+def _wanted_labels(
+    ctx: Context, pr: PullRequest, history: StudentHistory, shown: Sequence[str]
+) -> set[str]:
+    course = ctx.course
+    states = [
+        state_of(course, pr.author, course.assignments[a], history, EPOCH)
+        for a in shown
+        if a in course.assignments
+    ]
+    return set(combined_labels(course.labels, states))
+
+
+def _own_labels(ctx: Context, pr: PullRequest) -> set[str]:
+    owned = {n.lower() for n in ctx.course.labels.all()}
+    return {n for n in pr.labels if n.lower() in owned}
 
 
 def _shown(history: StudentHistory, number: int) -> list[str]:
@@ -139,14 +180,7 @@ def _stale(
     events = [e for a in shown for e in history.assignments.get(a, [])]
     if any(e.at > before.seen for e in events):
         return True  # a fact since the last reconcile: its publish may have died midway
-    states = [
-        state_of(ctx.course, pr.author, ctx.course.assignments[a], history, EPOCH)
-        for a in shown
-        if a in ctx.course.assignments
-    ]
-    owned = {n.lower() for n in ctx.course.labels.all()}
-    have = {n for n in pr.labels if n.lower() in owned}
-    return have != set(combined_labels(ctx.course.labels, states))
+    return _own_labels(ctx, pr) != _wanted_labels(ctx, pr, history, shown)
 
 
 def _repair(

@@ -123,12 +123,14 @@ def publish_pr_view(
     fresh: bool = False,
     shown: Sequence[Shown] | None = None,
     catch_up: bool = False,
+    note: str = "",
 ) -> None:
     """The PR's one comment and its labels, from its records (one part per notebook).
 
     With `seq` (see `core.view.view_seq`), a view older than the one shown writes nothing.
     `shown`: one `core.view.Shown` per part (hand-in times, commits, overrides).
     `catch_up`: a concurrent run wrote since `pr` was read, so its labels are stale.
+    `note`: a line for the student above the feedback (why their status changed).
     """
     # Several notebooks share one comment, so each gets its share of GitHub's body limit.
     limit = BODY_LIMIT // max(1, len(parts)) - 8
@@ -147,6 +149,8 @@ def publish_pr_view(
         )
         for (a, s, e), f in zip(parts, facts, strict=True)
     )
+    if note:
+        body = _with_note(body, note)
     written = upsert_sticky(ctx, pr.number, body, seq, fresh=fresh)
     if written is not None:
         # A changed view may follow a concurrent run's labels: set them, do not diff.
@@ -155,6 +159,13 @@ def publish_pr_view(
         # run's: set them whole (the 200-publish race of THREATS 21, 22).
         replace = (written or catch_up) and seq is not None
         sync_labels(ctx, pr, [s for _, s, _ in parts], replace=replace)
+
+
+def _with_note(body: str, note: str) -> str:
+    """`note` right below the comment's hidden markers, above the feedback."""
+    lines = body.split("\n")
+    markers = next((i for i, line in enumerate(lines) if not line.startswith("<!--")), len(lines))
+    return "\n".join([*lines[:markers], f"> **Note:** {note}", "", *lines[markers:]])
 
 
 def _facts_of(history: StudentHistory, parts: Sequence[Part]) -> list[Shown]:
@@ -170,10 +181,13 @@ def _write_view(
     *,
     fresh: bool = False,
     catch_up: bool = False,
+    note: str = "",
 ) -> tuple[list[Part], int]:
     parts, seq, shown_at = view_parts(ctx.course, pr.author, assignment_ids, history, at)
     shown = _facts_of(history, parts)
-    publish_pr_view(ctx, pr, parts, shown_at, seq, fresh=fresh, shown=shown, catch_up=catch_up)
+    publish_pr_view(
+        ctx, pr, parts, shown_at, seq, fresh=fresh, shown=shown, catch_up=catch_up, note=note
+    )
     return parts, seq
 
 
@@ -185,9 +199,11 @@ def refresh_pr_view(
     at: datetime,
     *,
     fresh: bool = False,
+    note: str = "",
 ) -> list[Part]:
     """Write the PR's view from `history`, then re-read the ledger once to catch up
     with a concurrent run (see the module docstring). Returns the parts written last.
+    `note`: a line for the student above the feedback (see `publish_pr_view`).
 
     When the newest event changed a record's decision (its status, override or
     deciding PR), the other open PRs that handed in that record show it too.
@@ -196,7 +212,7 @@ def refresh_pr_view(
     for round_ in range(MAX_ROUNDS):
         catch_up = round_ > 0
         parts, seq = _write_view(
-            ctx, pr, assignment_ids, history, at, fresh=fresh, catch_up=catch_up
+            ctx, pr, assignment_ids, history, at, fresh=fresh, catch_up=catch_up, note=note
         )
         fresh = False
         newer = ctx.ledger.history(pr.author)
