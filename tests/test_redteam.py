@@ -8,7 +8,9 @@ The passing tests are attacks the grader holds against, kept as regressions.
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -398,3 +400,43 @@ def test_one_pr_that_github_cannot_compare_does_not_stop_reconcile(
     world.gh.fail_next("GET", r"/compare/main\.\.\.a{40}$", 422, times=50)
     assert world.main("reconcile") == OK
     assert ("bob", "a1") in world.records()
+
+
+def corrupt_deflate() -> bytes:
+    """A zip whose entry's deflate stream starts with an invalid block type."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("result.json", json.dumps({"schema": 1, "notebooks": []}))
+    data = bytearray(buffer.getvalue())
+    data[30 + len("result.json")] = 0xFF  # the first byte of the compressed data
+    return bytes(data)
+
+
+def nameless_entry() -> bytes:
+    """A zip whose entry name starts with NUL: zipfile reads it as the empty name."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("QZZZ", b"1")
+    return buffer.getvalue().replace(b"QZZZ", b"\x00ZZZ")
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(
+    strict=True,
+    reason="reconcile downloads a PR's artifact before judging its scope; a PR whose edited "
+    "workflow uploaded a malformed zip (bad deflate data: zlib.error; a NUL-named entry: "
+    "IndexError) makes reconcile exit 3 every hour, for every PR",
+)
+@pytest.mark.parametrize("archive", [corrupt_deflate(), nameless_entry()], ids=["zlib", "nul"])
+def test_a_malformed_artifact_zip_is_evidence_invalid_not_a_reconcile_crash(
+    world: World, real_artifacts: dict[str, Path], archive: bytes
+) -> None:
+    edit = PullFile(".github/workflows/grade.yml", "modified", content=b"on: pull_request")
+    _, forged = world.submit("mallory", "e" * 40, head_ref="evil", extra=[edit])
+    world.gh.add_artifact(forged["workflow_run"]["id"], data=archive)
+    _, event = world.submit("bob", "b" * 40, head_ref="work")  # bob's publish died
+    artifact = retarget(real_artifacts["complete"], world.tmp / "bob", "bob")
+    world.gh.add_artifact(event["workflow_run"]["id"], files=artifact_files(artifact))
+    assert world.main("reconcile") == OK
+    assert ("bob", "a1") in world.records()
+    assert ("mallory", "a1") not in world.records()
