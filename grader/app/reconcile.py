@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from grader.app.context import Context
@@ -53,21 +53,35 @@ class Watermark:
     """What the previous reconcile saw (the state branch's reconcile.json)."""
 
     seen: datetime = EPOCH
-    course: str = ""
+    course: str = ""  # the course without its assignments
+    assignments: dict[str, str] = field(default_factory=dict)  # id -> digest
     unrepairable: dict[str, str] = field(default_factory=dict)  # PR number -> head sha
+
+    def changed(self, now: Watermark, shown: Sequence[str]) -> bool:
+        """The course, or one of these assignments, changed since this reconcile."""
+        return self.course != now.course or any(
+            self.assignments.get(a) != now.assignments.get(a) for a in shown
+        )
 
     def encode(self) -> str:
         data = {
             "seen": self.seen.isoformat(),
             "course": self.course,
+            "assignments": self.assignments,
             "unrepairable": self.unrepairable,
         }
         return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
-def course_digest(course: CourseConfig) -> str:
-    """Changes whenever the course does (deadlines, exercises, labels...)."""
-    return hashlib.sha256(repr(course).encode("utf-8")).hexdigest()
+def _digest(value: object) -> str:
+    return hashlib.sha256(repr(value).encode("utf-8")).hexdigest()
+
+
+def course_digests(course: CourseConfig) -> tuple[str, dict[str, str]]:
+    """The course's rules apart from its assignments, and each assignment (its deadline,
+    exercises, checks): a change re-derives exactly the records it can change."""
+    rules = _digest(replace(course, assignments={}))
+    return rules, {a.id: _digest(a) for a in course.assignments.values()}
 
 
 def reconcile(
@@ -77,9 +91,9 @@ def reconcile(
     found = ctx.forge.read_state(STATE_FILE)
     before = _decode(found[0]) if found else Watermark()
     histories = dict(ctx.ledger.all())
-    digest = course_digest(ctx.course)
+    rules, assignments = course_digests(ctx.course)
     report = ReconcileReport()
-    after = Watermark(seen=_newest(histories), course=digest)
+    after = Watermark(seen=_newest(histories), course=rules, assignments=assignments)
     for pr in ctx.forge.list_open_pulls():
         report.looked_at += 1
         history = histories.get(pr.author.lower(), StudentHistory())
@@ -104,8 +118,8 @@ def _reconcile_pull(
     shown = _shown(history, pr.number)
     if not _recorded(history, pr):
         _repair(ctx, pr, before, after, report, repository, read_cells)
-    elif _stale(ctx, pr, history, shown, before, after.course):
-        note = _dates_note(ctx, pr, history, shown) if before.course != after.course else ""
+    elif _stale(ctx, pr, history, shown, before, after):
+        note = _dates_note(ctx, pr, history, shown) if before.changed(after, shown) else ""
         refresh_pr_view(ctx, pr, shown, history, EPOCH, note=note)
         report.refreshed.append(pr.number)
 
@@ -173,10 +187,10 @@ def _stale(
     history: StudentHistory,
     shown: Sequence[str],
     before: Watermark,
-    course: str,
+    after: Watermark,
 ) -> bool:
-    if before.course != course:
-        return True  # the course changed: every record is re-derived
+    if before.changed(after, shown):
+        return True  # the course changed: its records are re-derived
     events = [e for a in shown for e in history.assignments.get(a, [])]
     if any(e.at > before.seen for e in events):
         return True  # a fact since the last reconcile: its publish may have died midway
@@ -250,6 +264,7 @@ def _decode(text: str) -> Watermark:
         return Watermark(
             seen=datetime.fromisoformat(data["seen"]),
             course=str(data["course"]),
+            assignments={str(k): str(v) for k, v in dict(data.get("assignments", {})).items()},
             unrepairable={str(k): str(v) for k, v in dict(data["unrepairable"]).items()},
         )
     except (ValueError, KeyError, TypeError):

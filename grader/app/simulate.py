@@ -16,13 +16,20 @@ from typing import Any
 
 from grader.app.command import handle_command, handle_record_command
 from grader.app.context import Context
+from grader.app.reconcile import reconcile
 from grader.app.submission import handle_submission
 from grader.app.tracker import all_certificates, all_states, render_tracker
 from grader.core.evidence import missing_result
 from grader.core.history import EPOCH, StudentHistory, certificate_of
 from grader.core.model import Assignment, CourseConfig, Evaluation, PullRequest
 from grader.core.notices import PR_MARKER
-from grader.core.scenario import CommentEvent, Scenario, ScenarioError, SubmitEvent
+from grader.core.scenario import (
+    CommentEvent,
+    DeadlineEvent,
+    Scenario,
+    ScenarioError,
+    SubmitEvent,
+)
 from grader.ports import Grader, RecordStore, SimulatedForge
 
 # Reads a scenario's notebook (a path relative to the scenario file); None when absent.
@@ -118,6 +125,20 @@ class Simulation:
             )
         self.progress(f"{event.at.isoformat()} {event.author}: {outcome.message}")
 
+    def move_deadline(self, event: DeadlineEvent) -> None:
+        """The course's dates change (a push to exercises/ on GitHub), and reconcile
+        re-derives every record with them, telling each student whose status changed."""
+        assignment = self.assignment(event.assignment, f"deadline at {event.at.isoformat()}")
+        moved = replace(assignment, deadline=event.deadline)
+        assignments = {**self.course.assignments, moved.id: moved}
+        ordered = sorted(assignments.values(), key=lambda a: (a.deadline, a.id))
+        self.course = replace(self.course, assignments={a.id: a for a in ordered})
+        report = reconcile(self.ctx, "local/course", lambda _data: None)
+        self.progress(
+            f"{event.at.isoformat()} {moved.id}: deadline moved to {event.deadline.isoformat()}; "
+            f"{len(report.refreshed)} pull request view(s) rewritten"
+        )
+
     def target_of(self, event: CommentEvent) -> int | None:
         """The PR the comment is on; the tracking issue when it names no assignment."""
         if event.student is not None and event.assignment is not None:
@@ -154,6 +175,8 @@ class Simulation:
         for event in scenario.events:
             if isinstance(event, SubmitEvent):
                 self.submit(event)
+            elif isinstance(event, DeadlineEvent):
+                self.move_deadline(event)
             else:
                 self.comment(event)
         now = scenario.clock_end or EPOCH

@@ -39,7 +39,18 @@ class CommentEvent:
     issue: str | None = None  # "tracker": a comment on the tracking issue
 
 
-ScenarioEvent = SubmitEvent | CommentEvent
+@dataclass(frozen=True)
+class DeadlineEvent:
+    """The course moves an assignment's deadline (a push to exercises/ on GitHub),
+    and reconcile re-derives every record with it."""
+
+    at: datetime
+    order: int
+    assignment: str
+    deadline: datetime
+
+
+ScenarioEvent = SubmitEvent | CommentEvent | DeadlineEvent
 
 
 @dataclass(frozen=True)
@@ -146,14 +157,30 @@ def _comment(at: datetime, order: int, value: object, where: str) -> CommentEven
     )
 
 
+KINDS = ("submit", "comment", "deadline")
+
+
 def _event(value: object, order: int, where: str) -> ScenarioEvent:
-    data = _mapping(value, where, {"at", "submit", "comment"})
+    data = _mapping(value, where, {"at", *KINDS})
     at = _time(data.get("at"), f"{where}.at")
-    if ("submit" in data) == ("comment" in data):
-        raise _fail(where, "each event needs exactly one of submit or comment")
+    kinds = [k for k in KINDS if k in data]
+    if len(kinds) != 1:
+        raise _fail(where, "each event needs exactly one of submit, comment or deadline")
     if "submit" in data:
         return _submit(at, order, data["submit"], f"{where}.submit")
+    if "deadline" in data:
+        return _deadline(at, order, data["deadline"], f"{where}.deadline")
     return _comment(at, order, data["comment"], f"{where}.comment")
+
+
+def _deadline(at: datetime, order: int, value: object, where: str) -> DeadlineEvent:
+    data = _mapping(value, where, {"assignment", "to"})
+    return DeadlineEvent(
+        at=at,
+        order=order,
+        assignment=_text(data.get("assignment"), f"{where}.assignment"),
+        deadline=_time(data.get("to"), f"{where}.to"),
+    )
 
 
 def parse_scenario(data: object, *, file: str = "scenario.yml") -> Scenario:
