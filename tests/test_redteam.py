@@ -80,6 +80,7 @@ def mallory_shares_alices_head(
 @pytest.mark.kernel
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="a PR opened from another student's fork branch gets its own grade run (it grades "
     "submissions/<its author>/, so nothing); publishing that run overwrites the real "
     "author's PR comment with 'evidence invalid'",
@@ -98,6 +99,7 @@ def test_another_prs_run_on_a_shared_head_leaves_the_authors_comment_alone(
 @pytest.mark.kernel
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="reconcile repairs a PR from the newest grade run of its head, which may be another "
     "PR's run on the same head (Mallory's, graded nothing): alice's lost publish is never "
     "repaired and her PR is marked unrepairable",
@@ -118,6 +120,7 @@ def test_reconcile_repairs_from_the_authors_own_run_not_a_shared_heads_newer_one
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="'/grader enroll' plus any bad '/grader' line skips the permission check, and the "
     "command-error reply has no once-per-thread guard: one bot comment per student comment",
 )
@@ -132,6 +135,7 @@ def test_a_student_cannot_make_the_bot_reply_to_every_comment(world: World) -> N
 @pytest.mark.kernel
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="publish records a PR into any base branch, not only the default branch; its grade "
     "run used that branch's grader and exercises (checkout of base.sha), and a branch made "
     "before b5cddbf carries a grade.yml with no `branches: [main]` filter",
@@ -170,6 +174,7 @@ LONE_SURROGATE = json.dumps(
 @pytest.mark.kernel
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="a notebook whose cell source holds a lone surrogate (JSON '\\ud800') crashes "
     "run-submission with exit 3 in cell_hashes (UnicodeEncodeError) instead of an incomplete",
 )
@@ -183,6 +188,7 @@ def test_a_lone_surrogate_in_a_cell_is_no_crash_of_run_submission(tmp_path: Path
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="publish (and reconcile's repair) exit 3 on a committed notebook with a lone "
     "surrogate in a cell source: check_evidence hashes it with a strict UTF-8 encode",
 )
@@ -196,6 +202,7 @@ def test_a_lone_surrogate_in_the_committed_notebook_is_no_crash_of_publish(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="ta-command judges a PR's notebooks with the default submission_files, not the "
     "course's: on a course that allows data files, a TA's /grader complete finds no notebook",
 )
@@ -247,20 +254,6 @@ def test_scope_tricks_are_rejected_and_no_record_is_written(
 
 
 @pytest.mark.kernel
-def test_a_file_name_cannot_mention_people_or_close_the_marker(
-    world: World, real_artifacts: dict[str, Path]
-) -> None:
-    """Names reach the rejection comment: no live @mention, no end of the hidden marker."""
-    hostile = PullFile("submissions/bob/@tina --> <img src=x> |x|.ipynb", content=COMPLETE)
-    number, event = world.submit("alice", SHA, extra=[hostile])
-    assert world.publish(real_artifacts["complete"], event) == OK
-    body = world.sticky(number)
-    assert "@tina" not in body
-    assert body.count("-->") == 1
-    assert "<img" not in body
-
-
-@pytest.mark.kernel
 @pytest.mark.parametrize(
     "path",
     [
@@ -307,6 +300,7 @@ def test_a_crafted_workflow_run_event_is_no_crash(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="a PR that submits no notebook (only a Jupyter checkpoint, or only removals) is "
     "never 'recorded', so every reconcile 'repairs' it again: a cheap, unbounded API drain",
 )
@@ -357,18 +351,9 @@ def test_a_pr_from_a_deleted_fork_is_graded_for_its_own_author(
     assert world.gh.labels_on(number) == ["complete"]
 
 
-def test_a_ta_command_on_a_pr_sharing_anothers_head_touches_no_record(world: World) -> None:
-    world.gh.open_pull("alice", SHA, [PullFile(NB, content=WRONG)], head_ref="work")
-    theirs = world.gh.open_pull(
-        "mallory", SHA, [PullFile(NB, content=WRONG)], head_repo="alice/study-group",
-        head_ref="work",
-    )  # fmt: skip
-    assert world.command(theirs, "tina", "/grader complete") == OK
-    assert world.records() == {}
-
-
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="each refused '/grader' comment re-lists the whole thread (1 request per 100 "
     "comments) to find the refusal marker: a student drains the bot's hourly API budget by "
     "commenting on a long thread",
@@ -387,6 +372,7 @@ def test_refusing_a_student_on_a_long_thread_costs_a_constant(world: World) -> N
 @pytest.mark.kernel
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="reconcile repairs PRs in one loop with no per-PR guard: one PR on which GitHub "
     "keeps answering an error (here a 422 on its compare) makes reconcile exit 3 and "
     "repair no other PR, every hour",
@@ -424,6 +410,7 @@ def nameless_entry() -> bytes:
 @pytest.mark.kernel
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="reconcile downloads a PR's artifact before judging its scope; a PR whose edited "
     "workflow uploaded a malformed zip (bad deflate data: zlib.error; a NUL-named entry: "
     "IndexError) makes reconcile exit 3 every hour, for every PR",
@@ -446,6 +433,7 @@ def test_a_malformed_artifact_zip_is_evidence_invalid_not_a_reconcile_crash(
 @pytest.mark.kernel
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="find_pulls_by_head stops at the end of the page where it first finds the head: a "
     "PR from alice's fork branch, updated recently, hides alice's own PR on a later page, "
     "and alice's run is published to mallory's PR only",
