@@ -212,8 +212,8 @@ def test_a_ta_command_sees_the_notebooks_publish_sees(world: World, tmp_path: Pa
     data = PullFile("submissions/alice/data.csv", content=b"x,y\n1,2\n")
     number = world.gh.open_pull("alice", "a" * 40, [PullFile(NB, content=WRONG), data])
     assert world.command(number, "tina", "/grader complete checked by hand") == OK
-    (override,) = world.records()[("alice", "a1")]
-    assert override["type"] == "override"
+    events = world.records().get(("alice", "a1"), [])
+    assert [e["type"] for e in events] == ["override"]  # today: "no notebook" reply
 
 
 # --- attacks the grader holds against (regressions) ------------------------------------------
