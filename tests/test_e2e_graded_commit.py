@@ -197,3 +197,42 @@ def test_a_maintainers_own_pull_request_gets_no_comment(
     assert world.publish(real_artifacts["complete"], event) == OK
     assert world.bot_comments(number) == []
     assert world.gh.labels_on(number) == []
+
+
+# --- THREATS 54: a re-run of a grade run ------------------------------------------------------
+
+
+def test_row_54_a_rerun_after_the_deadline_keeps_the_first_runs_time(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    """The first attempt failed (a flaky runner); a TA re-runs it days later. GitHub keeps
+    `created_at` and moves `run_started_at`: the hand-in stays on time."""
+    number, event = world.submit("alice", "5" * 40)
+    run_id = event["workflow_run"]["id"]
+    event["workflow_run"]["conclusion"] = "failure"
+    assert world.publish(real_artifacts["complete"], event) == OK
+    assert ("alice", "a1") not in world.records()
+    world.gh.rerun(run_id, e2e_support.AFTER_GRACE)
+    run = world.gh.workflow_run(run_id)
+    event["workflow_run"].update(
+        conclusion="success",
+        run_attempt=run.run_attempt,
+        run_started_at=e2e_support.iso(e2e_support.AFTER_GRACE),
+    )
+    assert world.publish(real_artifacts["complete"], event) == OK
+    (record,) = world.records()[("alice", "a1")]
+    assert record["at"].startswith(e2e_support.iso(e2e_support.ON_TIME)[:16])
+    assert world.gh.labels_on(number) == ["complete"]
+
+
+def test_row_54_a_reruns_upload_replaces_the_artifact() -> None:
+    import yaml
+
+    grade = yaml.safe_load(
+        (Path(__file__).parents[1] / ".github" / "workflows" / "grade.yml").read_text()
+    )
+    (upload,) = [
+        s for s in grade["jobs"]["grade"]["steps"] if "upload-artifact" in str(s.get("uses"))
+    ]
+    assert upload["with"]["overwrite"] is True
+    assert upload["with"]["name"] == "grader-result"
