@@ -90,7 +90,8 @@ def _run(
         longest = max(longest, waited)
     during = _counts(gh)
     hours = _reconcile_until_done(gh, course, numbers)
-    return _verdict(gh, numbers, students, pushes, failed, longest, during, hours)
+    quiet = _quiet_reconcile(gh, course)
+    return _verdict(gh, numbers, students, pushes, failed, longest, during, hours, quiet)
 
 
 def _push(
@@ -153,6 +154,17 @@ def _reconcile_until_done(gh: FakeGitHub, course: Path, numbers: dict[int, int])
     return -1
 
 
+def _quiet_reconcile(gh: FakeGitHub, course: Path) -> tuple[int, int]:
+    """One more hourly reconcile once everything is in place: (requests, writes)."""
+    gh.advance(3600)
+    _quietly(lambda: reconcile(context(gh, course, Clock(gh)), gh.repository, read_committed_cells))
+    gh.advance(3600)
+    before = len(gh.requests)
+    _quietly(lambda: reconcile(context(gh, course, Clock(gh)), gh.repository, read_committed_cells))
+    made = gh.requests[before:]
+    return len(made), sum(1 for r in made if r.method in WRITES)
+
+
 def _records(gh: FakeGitHub) -> dict[str, list[dict[str, object]]]:
     found: dict[str, list[dict[str, object]]] = {}
     for path, data in gh.branch_files().items():
@@ -189,6 +201,7 @@ def _verdict(
     longest: float,
     during: tuple[int, int, int],
     hours: int,
+    quiet: tuple[int, int],
 ) -> Figure:
     records = _records(gh)
     complete = sum(1 for i in numbers if any(
@@ -209,6 +222,8 @@ def _verdict(
         "publishes_stopped_by_limits": failed,
         "longest_wait_s": round(longest, 1),
         "reconcile_hours_to_repair": hours,
+        "reconcile_over_unchanged_prs_requests": quiet[0],
+        "reconcile_over_unchanged_prs_writes": quiet[1],
         "requests_in_all": total,
         "content_writes_accepted_in_all": writes,
         "records_complete": complete,
@@ -216,6 +231,7 @@ def _verdict(
         "unrecorded_heads": lost,
     }
     ok = lost == 0 and duplicates == 0 and longest <= MAX_WAIT_S and complete == len(numbers)
+    ok = ok and quiet[1] == 0 and quiet[0] <= 6 + len(numbers) // 100
     name = f"last hour: {students} students x {pushes} pushes in 60 minutes, secondary limits on"
     return Figure(
         name, lost, "unrecorded heads", "0 lost, 0 duplicates, waits in budget", ok, detail
