@@ -197,6 +197,7 @@ def test_a_lone_surrogate_in_a_cell_is_no_crash_of_run_submission(tmp_path: Path
     assert e2e_support.run_submission(course, folder, tmp_path / "out") == OK
 
 
+@pytest.mark.kernel
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
@@ -286,6 +287,7 @@ def test_a_lookalike_workflow_path_is_ignored(
     assert world.gh.comments_on(number) == []
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize(
     "run",
     [
