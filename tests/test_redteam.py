@@ -476,3 +476,36 @@ def test_a_recent_pr_sharing_a_head_does_not_hide_the_authors_pr(
     assert world.publish(real_artifacts["complete"], alices_run) == OK
     assert ("alice", "a1") in world.records()
     assert world.gh.labels_on(alice) == ["complete"]
+
+
+def unterminated_string(escaped_quotes: int) -> bytes:
+    """Not JSON: a string that never closes, made of escaped quotes. The runner rejects it
+    at once (json.loads); json_depth's string regex retries from every quote."""
+    return b'"' + b'\\"' * escaped_quotes
+
+
+@pytest.mark.kernel
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="json_depth is quadratic on an unterminated string of escaped quotes: a committed "
+    "'notebook' of 1 MB of them (graded at once as invalid JSON) keeps publish, and every "
+    "hourly reconcile repairing it, busy for over an hour (32 KB: 4 s)",
+)
+def test_a_committed_notebook_of_escaped_quotes_is_read_in_linear_time(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    import time
+
+    def publish_time(sha: str, content: bytes, login: str) -> float:
+        _, event = world.submit(login, sha, content=content, head_ref=f"{login}-work")
+        artifact = retarget(real_artifacts["wrong"], world.tmp / sha, login)
+        start = time.perf_counter()
+        assert world.publish(artifact, event) == OK
+        return time.perf_counter() - start
+
+    size = 8_000
+    publish_time("d" * 40, COMPLETE, "carol")  # the first publish also creates the labels
+    control = publish_time("a" * 40, b'"' + b"ab" * size, "bob")  # as long, no escapes
+    attack = publish_time("b" * 40, unterminated_string(size), "alice")
+    assert attack < 2 * control + 0.2, (attack, control)
