@@ -330,9 +330,7 @@ class _SandboxKernelManager(AsyncKernelManager):
             "box": self._spec(),
         }
         try:
-            # Off the event loop: the guard builds the box meanwhile, and the
-            # other notebooks' messages keep flowing.
-            return await asyncio.to_thread(self._zygote.spawn, request)
+            return self._zygote.spawn(request)
         except ZygoteUnavailable:
             return None  # exec instead: slower, equally contained
 
@@ -604,9 +602,9 @@ async def _run_async(
     _prepare(nb)
     box = Box(limits.memory_mb, limits.network, launch.host)
     try:
-        await asyncio.to_thread(box.prepare)
+        box.prepare()
     except OSError as err:
-        await asyncio.to_thread(box.kill_all)
+        box.kill_all()
         return _not_started(nb, tests, cells, f"its sandbox could not be set up: {err}")
     try:
         with tempfile.TemporaryDirectory(prefix="grader-run-", ignore_cleanup_errors=True) as root:
@@ -615,9 +613,10 @@ async def _run_async(
             env |= box.user_env()
             progress = await _execute(nb, tests, limits, env, scratch, box, path, launch)
     finally:
-        # Nothing of the notebook survives it, whatever happened (in a thread:
-        # killing waits for processes to exit, which must not stall the loop).
-        await asyncio.to_thread(box.kill_all)
+        # Nothing of the notebook survives it, whatever happened. On the loop,
+        # not in a worker thread: run concurrently with the next box's set-up,
+        # teardown made kernels die at start under load (not understood yet).
+        box.kill_all()
     return NotebookRun(
         cells=cells, runs=progress.runs, tests=progress.tests, problems=tuple(progress.problems)
     )
@@ -744,7 +743,7 @@ async def _shutdown(client: _GraderClient, km: Any) -> None:
         with contextlib.suppress(Exception):
             await provisioner.kill()  # SIGKILL to the process group
         if isinstance(process, KernelProcess):
-            await asyncio.to_thread(process.release)
+            process.release()
         else:
             if process.poll() is None:
                 process.kill()
