@@ -183,12 +183,6 @@ LONE_SURROGATE = json.dumps(
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a notebook whose cell source holds a lone surrogate (JSON '\\ud800') crashes "
-    "run-submission with exit 3 in cell_hashes (UnicodeEncodeError) instead of an incomplete",
-)
 def test_a_lone_surrogate_in_a_cell_is_no_crash_of_run_submission(tmp_path: Path) -> None:
     course = e2e_support.write_course(tmp_path / "course")
     folder = tmp_path / "submissions" / "alice"
@@ -198,12 +192,6 @@ def test_a_lone_surrogate_in_a_cell_is_no_crash_of_run_submission(tmp_path: Path
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="publish (and reconcile's repair) exit 3 on a committed notebook with a lone "
-    "surrogate in a cell source: check_evidence hashes it with a strict UTF-8 encode",
-)
 def test_a_lone_surrogate_in_the_committed_notebook_is_no_crash_of_publish(
     world: World, real_artifacts: dict[str, Path]
 ) -> None:
@@ -212,12 +200,6 @@ def test_a_lone_surrogate_in_the_committed_notebook_is_no_crash_of_publish(
     assert world.gh.labels_on(number) != ["complete"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="ta-command judges a PR's notebooks with the default submission_files, not the "
-    "course's: on a course that allows data files, a TA's /grader complete finds no notebook",
-)
 def test_a_ta_command_sees_the_notebooks_publish_sees(world: World, tmp_path: Path) -> None:
     course = world.course / "course.yml"
     course.write_text(course.read_text() + 'submission_files: ["*.ipynb", "*.csv"]\n')
@@ -311,13 +293,6 @@ def test_a_crafted_workflow_run_event_is_no_crash(
     assert all(t.startswith("2020-08-07T10:00") for t in times)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a PR that submits no notebook (e.g. only a Jupyter checkpoint) gets an empty bot "
-    "comment ('<!-- grader:seq 0 -->', no marker) from publish, and reconcile, never finding "
-    "it recorded, 'repairs' it every run: one more empty comment and ~17 requests per hour",
-)
 def test_a_pr_with_nothing_to_record_gets_one_comment_and_is_repaired_once(
     world: World, tmp_path: Path
 ) -> None:
@@ -395,13 +370,6 @@ def test_refusing_a_student_on_a_long_thread_costs_a_constant(world: World) -> N
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="reconcile repairs PRs in one loop with no per-PR guard: one PR on which GitHub "
-    "keeps answering an error (here a 422 on its compare) makes reconcile exit 3 and "
-    "repair no other PR, every hour",
-)
 def test_one_pr_that_github_cannot_compare_does_not_stop_reconcile(
     world: World, real_artifacts: dict[str, Path]
 ) -> None:
@@ -433,13 +401,6 @@ def nameless_entry() -> bytes:
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="reconcile downloads a PR's artifact before judging its scope; a PR whose edited "
-    "workflow uploaded a malformed zip (bad deflate data: zlib.error; a NUL-named entry: "
-    "IndexError) makes reconcile exit 3 every hour, for every PR",
-)
 @pytest.mark.parametrize("archive", [corrupt_deflate(), nameless_entry()], ids=["zlib", "nul"])
 def test_a_malformed_artifact_zip_is_evidence_invalid_not_a_reconcile_crash(
     world: World, real_artifacts: dict[str, Path], archive: bytes
@@ -485,13 +446,6 @@ def unterminated_string(escaped_quotes: int) -> bytes:
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="json_depth is quadratic on an unterminated string of escaped quotes: a committed "
-    "'notebook' of 1 MB of them (graded at once as invalid JSON) keeps publish, and every "
-    "hourly reconcile repairing it, busy for over an hour (32 KB: 4 s)",
-)
 def test_a_committed_notebook_of_escaped_quotes_is_read_in_linear_time(
     world: World, real_artifacts: dict[str, Path]
 ) -> None:

@@ -27,10 +27,12 @@ import base64
 import hashlib
 import io
 import stat
+import struct
 import tarfile
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -819,8 +821,10 @@ def _artifact_evidence(data: bytes) -> Evidence:
             _unzip(data, folder)
         except (_Refused, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
             return Evidence.invalid(f"the grading artifact cannot be trusted: {exc}")
-        except (NotImplementedError, RuntimeError, EOFError, ValueError) as exc:
+        except (NotImplementedError, RuntimeError, EOFError, ValueError, OSError) as exc:
             return Evidence.invalid(f"the grading artifact cannot be read: {exc}")
+        except (zlib.error, IndexError, struct.error) as exc:  # damaged data or entry names
+            return Evidence.invalid(f"the grading artifact is damaged: {exc!r}")
         return load_evidence(folder)
 
 
@@ -852,6 +856,8 @@ def _unzip(data: bytes, folder: Path) -> None:
 
 def _entry_name(info: zipfile.ZipInfo, seen: set[str]) -> str:
     name = info.filename
+    if not name or not name.isprintable():
+        raise _Refused(f"entry {name!r} has an empty or unprintable name")
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         raise _Refused(f"entry {name!r} has an absolute path")
     parts = name.replace("\\", "/").split("/")

@@ -48,7 +48,7 @@ from grader.core.model import (
     Undo,
 )
 from grader.core.policy import replay_order
-from grader.core.scope import check_scope
+from grader.core.scope import course_scope
 
 # Given a PR and a notebook path at its head, re-executes it (simulate).
 Regrader = Callable[[PullRequest, str, Assignment], Evaluation]
@@ -120,7 +120,7 @@ class _Thread:
         """The PR's (assignment id, path) pairs, in the course's order."""
         if self._notebooks is None:
             files = self.ctx.forge.list_pull_files(self.number)
-            scope = check_scope(self.pr.author, files, self.ctx.course.assignments)
+            scope = course_scope(self.ctx.course, self.pr.author, files)
             self._notebooks = scope.notebooks
         return self._notebooks
 

@@ -97,7 +97,13 @@ def reconcile(
     for pr in ctx.forge.list_open_pulls():
         report.looked_at += 1
         history = histories.get(pr.author.lower(), StudentHistory())
-        _reconcile_pull(ctx, pr, history, before, after, report, repository, read_cells)
+        try:
+            _reconcile_pull(ctx, pr, history, before, after, report, repository, read_cells)
+        except Exception as exc:
+            # The repair job goes on: one PR that GitHub cannot answer for (a persistent
+            # error, a damaged artifact) must not leave every other PR unrepaired. The
+            # job summary lists it with the error, for a maintainer.
+            report.unrepaired.append((pr.number, f"{type(exc).__name__}: {exc}"[:500]))
     if found is None or found[0] != after.encode():
         ctx.forge.write_state(
             STATE_FILE, after.encode(), found[1] if found else None, "grader: reconcile"

@@ -180,6 +180,10 @@ def publish_to(
     refusal = refuse(ctx, pr, scope, notify=current)
     if refusal is not None:
         return refusal
+    if not scope.notebooks:  # only checkpoints, or removals: nothing to record
+        if current:
+            upsert_sticky(ctx, pr.number, notices.no_notebook(pr.author))
+        return Outcome(f"rejected: #{pr.number} submits no notebook")
     missing = evidence.reason if evidence.kind == "missing" else None
     reason = unfinished(run.conclusion) or missing
     if reason is not None:

@@ -99,7 +99,10 @@ _EXERCISE_KEYS = frozenset({"id", "status", "detail"})
 # --- nesting depth of untrusted JSON -------------------------------------------------
 
 # A JSON string (escapes included), so the brackets inside it are not counted.
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A string, or an unterminated one running to the end: always a match at each quote,
+# so the scan is linear (a pattern that must find the closing quote retries from every
+# quote of an unterminated run of escaped quotes: quadratic).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 # Everything ASCII but brackets goes; what is left outside strings in JSON is ASCII.
 _KEEP_BRACKETS = {c: None for c in range(128) if chr(c) not in "[]{}"}
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}

@@ -63,7 +63,10 @@ class Evidence:
 
 
 def cell_hashes(cells: Sequence[Cell]) -> tuple[str, ...]:
-    return tuple(hashlib.sha256(c.source.encode("utf-8")).hexdigest() for c in cells)
+    # surrogatepass: a lone surrogate in a cell ("\ud800" in the JSON) is hashed, not a crash.
+    return tuple(
+        hashlib.sha256(c.source.encode("utf-8", "surrogatepass")).hexdigest() for c in cells
+    )
 
 
 def check_evidence(

@@ -212,3 +212,15 @@ def regrade_downgrade(assignment: str, title: str) -> str:
         "**What you can do:** fix your notebook and push again if the window is still open, "
         "or ask a TA: they can look at it and accept it with `/grader complete`.\n"
     )
+
+
+def no_notebook(login: str) -> str:
+    """Sticky comment for a PR that changes only files that submit nothing."""
+    folder = f"submissions/{escape_inline(login, 60)}/"
+    return (
+        f"{PR_MARKER} -->\n### 📭 Nothing to grade: this pull request submits no notebook\n\n"
+        f"A submission is a notebook named after its assignment, directly in `{folder}`, "
+        f"for example `{folder}section-01.ipynb`.\n\n"
+        "**What to do next:** add your notebook there and push again; the assignment ids "
+        "are the file names in the `exercises/` folder.\n"
+    )
