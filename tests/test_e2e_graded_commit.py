@@ -72,16 +72,25 @@ def test_row_36_the_reverting_commit_is_graded_on_its_own_changes(
 def test_row_37_two_prs_with_one_head_are_judged_each_on_its_own(
     world: World, real_artifacts: dict[str, Path]
 ) -> None:
-    """Mallory opens a PR from alice's public fork branch: the same head commit."""
+    """Mallory opens a PR from alice's public fork branch: the same head commit. Each PR
+    gets its own grade run; each run is about the PR whose author's folder it graded."""
     number, event = world.submit("alice", "c" * 40, head_ref="work")
     theirs = world.gh.open_pull(
         "mallory", "c" * 40, [PullFile(NB, content=COMPLETE)],
         head_repo="alice/study-group", head_ref="work",
     )  # fmt: skip
-    assert world.publish(real_artifacts["complete"], event) == OK
+    assert world.publish(real_artifacts["complete"], event) == OK  # alice's run
     assert world.gh.labels_on(number) == ["complete"]
     assert [e["type"] for e in world.records()[("alice", "a1")]] == ["submission"]
+    assert world.bot_comments(theirs) == []  # alice's run says nothing about mallory's PR
+    before = world.sticky(number)
+    nothing = world.tmp / "mallorys-run"  # mallory's run graded submissions/mallory/: empty
+    nothing.mkdir()
+    (nothing / "result.json").write_text(json.dumps({"schema": 1, "notebooks": []}))
+    (nothing / "summary.md").write_text("")
+    assert world.publish(nothing, event) == OK
     assert "another student's folder" in world.sticky(theirs)
+    assert world.sticky(number) == before  # the real author's PR is untouched
     assert ("mallory", "a1") not in world.records()
 
 

@@ -78,13 +78,6 @@ def mallory_shares_alices_head(
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a PR opened from another student's fork branch gets its own grade run (it grades "
-    "submissions/<its author>/, so nothing); publishing that run overwrites the real "
-    "author's PR comment with 'evidence invalid'",
-)
 def test_another_prs_run_on_a_shared_head_leaves_the_authors_comment_alone(
     world: World, real_artifacts: dict[str, Path]
 ) -> None:
@@ -97,13 +90,6 @@ def test_another_prs_run_on_a_shared_head_leaves_the_authors_comment_alone(
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="reconcile repairs a PR from the newest grade run of its head, which may be another "
-    "PR's run on the same head (Mallory's, graded nothing): alice's lost publish is never "
-    "repaired and her PR is marked unrepairable",
-)
 def test_reconcile_repairs_from_the_authors_own_run_not_a_shared_heads_newer_one(
     world: World, real_artifacts: dict[str, Path]
 ) -> None:
@@ -417,13 +403,6 @@ def test_a_malformed_artifact_zip_is_evidence_invalid_not_a_reconcile_crash(
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="find_pulls_by_head stops at the end of the page where it first finds the head: a "
-    "PR from alice's fork branch, updated recently, hides alice's own PR on a later page, "
-    "and alice's run is published to mallory's PR only",
-)
 def test_a_recent_pr_sharing_a_head_does_not_hide_the_authors_pr(
     world: World, real_artifacts: dict[str, Path]
 ) -> None:

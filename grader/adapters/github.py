@@ -273,8 +273,9 @@ class GitHubForge:
         self, sha: str, head_repo: str | None, head_ref: str | None = None
     ) -> list[PullRequest]:
         # A push updates its PRs, so the newest-updated first page nearly always has
-        # them; PRs sharing a head were updated by the same push, so they sit
-        # together: the scan stops at the end of the page where the first was found.
+        # them. Another student's PR from the same branch may have been updated later
+        # (a comment, a label): the scan goes on until it has found the PR of the
+        # branch's owner, then stops at the end of that page.
         pulls = self._repo.get_pulls(state="open", sort="updated", direction="desc")
         exact: list[PullRequest] = []
         moved_on: list[PullRequest] = []
@@ -286,8 +287,8 @@ class GitHubForge:
                 # "patch-1") is shared by many forks.
                 elif head_repo and head_ref and pull.head_ref == head_ref:
                     moved_on.append(pull)
-            if exact and index % PAGE == PAGE - 1:
-                break  # the end of the page where the first was found
+            if index % PAGE == PAGE - 1 and _has_owners(exact, head_repo):
+                break  # the end of the page where the branch owner's PR was found
         return exact or moved_on
 
     def changed_files(self, base: str, head: str) -> list[ChangedFile] | None:
@@ -882,6 +883,14 @@ def _is_pull(issue: GhIssue) -> bool:
     # Not `issue.pull_request`: absent on plain issues, so reading it makes
     # PyGithub fetch each issue again. A PR's html_url always reads /pull/N.
     return "/pull/" in issue.html_url
+
+
+def _has_owners(found: Sequence[PullRequest], head_repo: str | None) -> bool:
+    """One of `found` is by the owner of `head_repo` (or any, when that is unknown)."""
+    if not head_repo:
+        return bool(found)
+    owner = head_repo.split("/")[0].lower()
+    return any(p.author.lower() == owner for p in found)
 
 
 def _same_repo(wanted: str | None, actual: str | None) -> bool:

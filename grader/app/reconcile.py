@@ -29,6 +29,7 @@ from grader.app.context import Context
 from grader.app.submission import GRADE_WORKFLOW, CellReader, GradeRun, publish_to
 from grader.app.views import refresh_pr_view
 from grader.core.errors import GraderError
+from grader.core.evidence import Evidence, graded_for
 from grader.core.history import EPOCH, StudentHistory, state_of
 from grader.core.markdown import format_time
 from grader.core.model import CourseConfig, PullRequest, Submission
@@ -216,11 +217,11 @@ def _repair(
     if before.unrepairable.get(str(pr.number)) == pr.head_sha:
         after.unrepairable[str(pr.number)] = pr.head_sha  # tried before: not again
         return
-    run = _grade_run(ctx.forge.runs_for(pr.head_sha), repository)
-    if run is None:
+    runs = _grade_runs(ctx.forge.runs_for(pr.head_sha), repository)
+    if not runs:
         return  # not graded yet (or awaiting approval): its publish will come
     try:
-        evidence = ctx.forge.run_evidence(run)
+        run, evidence = _authors_run(ctx, pr, runs)
     except GraderError as exc:  # GitHub failed us, not the submission: try next time
         report.unrepaired.append((pr.number, str(exc)))
         return
@@ -232,8 +233,23 @@ def _repair(
         after.unrepairable[str(pr.number)] = pr.head_sha
 
 
-def _grade_run(runs: Sequence[WorkflowRun], repository: str) -> WorkflowRun | None:
-    """The newest finished pull_request run of the real grade workflow."""
+MAX_RUNS_TRIED = 3  # runs of one head read for a repair (each costs 2 requests)
+
+
+def _authors_run(
+    ctx: Context, pr: PullRequest, runs: Sequence[WorkflowRun]
+) -> tuple[WorkflowRun, Evidence]:
+    """The newest run whose artifact graded this PR's author's folder (THREATS 37: a PR
+    opened from the same branch has runs of its own), else the newest run."""
+    for run in runs[:MAX_RUNS_TRIED]:
+        evidence = ctx.forge.run_evidence(run)
+        if evidence.kind != "graded" or graded_for(evidence, pr.author):
+            return run, evidence
+    return runs[0], ctx.forge.run_evidence(runs[0])
+
+
+def _grade_runs(runs: Sequence[WorkflowRun], repository: str) -> list[WorkflowRun]:
+    """The finished pull_request runs of the real grade workflow, newest first."""
     graded = [
         r
         for r in runs
@@ -242,7 +258,7 @@ def _grade_run(runs: Sequence[WorkflowRun], repository: str) -> WorkflowRun | No
         and r.status == "completed"
         and r.conclusion != "action_required"  # awaiting approval: it will run, then publish
     ]
-    return max(graded, key=lambda r: (r.created_at, r.attempt), default=None)
+    return sorted(graded, key=lambda r: (r.created_at, r.attempt), reverse=True)
 
 
 def _grade_run_of(run: WorkflowRun, repository: str) -> GradeRun:

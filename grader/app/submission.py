@@ -13,6 +13,7 @@ from grader.core import notices
 from grader.core.evidence import (
     Evidence,
     check_evidence,
+    graded_for,
     missing_result,
     static_problems,
     unreadable_result,
@@ -154,13 +155,35 @@ def publish(
     pulls = ctx.forge.find_pulls_by_head(run.head_sha, run.head_repo, run.head_ref)
     if not pulls:
         return Outcome(f"ignored: no open pull request has head {run.head_sha}")
+    pulls = runs_pulls(pulls, run, evidence)
     outcomes = [publish_to(ctx, pr, run, run.head_sha, evidence, read_cells) for pr in pulls]
+    if not outcomes:
+        return Outcome(f"ignored: this run graded another pull request with head {run.head_sha}")
     if len(outcomes) == 1:
         return outcomes[0]
     return Outcome(
         "; ".join(f"#{pr.number}: {o.message}" for pr, o in zip(pulls, outcomes, strict=True)),
         tuple(s for o in outcomes for s in o.states),
     )
+
+
+def runs_pulls(
+    pulls: Sequence[PullRequest], run: GradeRun, evidence: Evidence
+) -> list[PullRequest]:
+    """Of the open PRs with the run's head, those the run is about (THREATS 37).
+
+    With one PR, that one. With several (a PR opened from another student's fork
+    branch), the PRs whose author's folder the run graded; when the run left nothing
+    to tell by, the PR of the head repository's owner, whose branch it is.
+    """
+    if len(pulls) <= 1:
+        return list(pulls)
+    owner = (run.head_repo or "").split("/")[0].lower()
+    if evidence.kind == "graded" and evidence.notebooks:
+        return [pr for pr in pulls if graded_for(evidence, pr.author)]
+    if evidence.kind == "graded":  # graded no folder: a PR whose author has none there
+        return [pr for pr in pulls if pr.author.lower() != owner] or list(pulls)
+    return [pr for pr in pulls if pr.author.lower() == owner] or list(pulls)
 
 
 def publish_to(

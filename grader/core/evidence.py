@@ -21,6 +21,7 @@ __all__ = [
     "GradedNotebook",
     "cell_hashes",
     "check_evidence",
+    "graded_for",
     "missing_result",
     "static_problems",
     "unreadable_result",
@@ -60,6 +61,20 @@ class Evidence:
     @classmethod
     def missing(cls, reason: str) -> Evidence:
         return cls("missing", reason=reason)
+
+
+def graded_for(evidence: Evidence, author: str) -> bool:
+    """Whether the run graded `author`'s folder: its notebooks' paths say whose folder.
+
+    Anyone may open a PR from someone else's public fork branch; GitHub gives that PR
+    a grade run of its own on the same head commit, which grades its own author's
+    folder (so usually nothing). Such a run is not evidence about the other PR. The
+    paths are untrusted, but only route the run: what it claims is checked against
+    the committed notebooks as always.
+    """
+    prefix = f"submissions/{author.lower()}/"
+    notebooks = evidence.notebooks
+    return bool(notebooks) and all(n.path.lower().startswith(prefix) for n in notebooks)
 
 
 def cell_hashes(cells: Sequence[Cell]) -> tuple[str, ...]:
