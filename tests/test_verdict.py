@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from grader.core import tracebacks, verdict
 from grader.core.model import (
     AnswerKind,
     Assignment,
@@ -232,16 +233,26 @@ TESTS: list[tuple[str | None, Mapping[str, CellRun], ExerciseStatus, str]] = [
         "assert f(2) == 4",
         {"1": CellRun("error", "AssertionError: \nTraceback line 1\nline 2\nline 3")},
         "error",
-        "its test failed: AssertionError:\nTraceback line 1\nline 2",
+        "the check of exercise 1 failed: AssertionError:\nTraceback line 1\nline 2",
     ),
-    ("assert f(2) == 4", {"1": CellRun("error")}, "error", "its test failed"),
-    ("assert f(2) == 4", {"1": CellRun("timeout")}, "timeout", "its test ran past the time limit"),
-    ("assert f(2) == 4", {}, "not-run", "its test did not run: execution stopped before it"),
+    ("assert f(2) == 4", {"1": CellRun("error")}, "error", "the check of exercise 1 failed"),
+    (
+        "assert f(2) == 4",
+        {"1": CellRun("timeout")},
+        "timeout",
+        "the check of exercise 1 ran past the time limit",
+    ),
+    (
+        "assert f(2) == 4",
+        {},
+        "not-run",
+        "the check of exercise 1 did not run: execution stopped before it",
+    ),
     (
         "assert f(2) == 4",
         {"2": CellRun("ok")},
         "not-run",
-        "its test did not run: execution stopped before it",
+        "the check of exercise 1 did not run: execution stopped before it",
     ),
     ("assert f(2) == 4", {"EX1": CellRun("ok")}, "ok", ""),
     (None, {"1": CellRun("error", "stale")}, "ok", ""),  # no test configured: results ignored
@@ -274,26 +285,33 @@ def test_run_details_name_the_first_failing_cell_counting_from_one() -> None:
     error = "ZeroDivisionError: division by zero\n\n  Cell In[2], line 1\n----> 1 1 / 0\nmore"
     runs = {1: CellRun("ok"), 2: CellRun("error", error), 3: CellRun("error", "NameError: b")}
     result = one(Exercise("1"), NotebookRun(cells, runs))
-    assert (
-        result.detail
-        == "cell 3 failed: ZeroDivisionError: division by zero\nCell In[2], line 1\n----> 1 1 / 0"
+    assert result.detail == (
+        "the 3rd cell, under 'Exercise 1', failed: ZeroDivisionError: division by zero\n"
+        "at line 1:\n"
+        "  --> 1 1 / 0"
     )
 
 
 @pytest.mark.parametrize(
     ("run", "detail"),
     [
-        (CellRun("timeout"), "cell 2 ran past the time limit"),
+        (CellRun("timeout"), "the 2nd cell, under 'Exercise 1', ran past the time limit"),
         (
             CellRun("timeout", "Cell timed out after 120 s"),
-            "cell 2 ran past the time limit: Cell timed out after 120 s",
+            "the 2nd cell, under 'Exercise 1', ran past the time limit: Cell timed out after 120 s",
         ),
-        (CellRun("not-run"), "cell 2 did not run: execution stopped before it"),
+        (
+            CellRun("not-run"),
+            "the 2nd cell, under 'Exercise 1', did not run: execution stopped before it",
+        ),
         (
             CellRun("not-run", "the kernel died in cell 1"),
-            "cell 2 did not run: the kernel died in cell 1",
+            "the 2nd cell, under 'Exercise 1', did not run: the kernel died in cell 1",
         ),
-        (CellRun("error", "x" * 1000), "cell 2 failed: " + "x" * 299 + "…"),
+        (
+            CellRun("error", "x" * 1000),
+            "the 2nd cell, under 'Exercise 1', failed: " + "x" * 299 + "…",
+        ),
     ],
 )
 def test_run_details(run: CellRun, detail: str) -> None:
@@ -405,7 +423,9 @@ def test_multiple_cells_per_exercise_all_count() -> None:
     )
     runs = {1: CellRun("ok"), 3: CellRun("ok"), 4: CellRun("error", "NameError: f")}
     result = one(Exercise("1", answer="code"), NotebookRun(cells, runs))
-    assert result == ExerciseResult("1", "error", "cell 5 failed: NameError: f")
+    assert result == ExerciseResult(
+        "1", "error", "the 5th cell, under 'Hint', failed: NameError: f"
+    )
 
 
 # --- the nbgrader ps1 notebooks, with the runs their checks recorded ------------------
@@ -458,3 +478,161 @@ def test_released_template_answers_nothing() -> None:
     evaluation = evaluate(PS1, NotebookRun(cells, ran(cells, "error", "NotImplementedError: ")))
     assert {r.status for r in evaluation.exercises} == {"empty"}
     assert evaluation.status == "incomplete"
+
+
+# --- errors a student can fix (issue 11): cells as Jupyter numbers them, the cause first --
+
+MISSING_TORCH = (
+    "ModuleNotFoundError: No module named 'torch'\n"
+    "ModuleNotFoundError                       Traceback (most recent call last)\n"
+    "Cell In[1], line 1\n"
+    "----> 1 import torch\n"
+    "ModuleNotFoundError: No module named 'torch'"
+)
+
+
+def name_error(execution: int, line: str) -> str:
+    """What the runner's `error_text` makes of a NameError at the top of a cell."""
+    return (
+        "NameError: name 'torch' is not defined\n"
+        "NameError                                 Traceback (most recent call last)\n"
+        f"Cell In[{execution}], line 1\n"
+        f"----> 1 {line}\n"
+        "NameError: name 'torch' is not defined"
+    )
+
+
+@pytest.mark.parametrize(
+    ("index", "name"),
+    [
+        (0, "the 1st cell"),
+        (1, "the 2nd cell, under 'Setup'"),
+        (2, "the 3rd cell, under 'Exercise 2'"),
+        (10, "the 11th cell, under 'Exercise 2'"),
+        (11, "the 12th cell, under 'Exercise 2'"),
+        (20, "the 21st cell, under 'Exercise 2'"),
+        (22, "the 23rd cell, under 'Exercise 2'"),
+        (112, "the 113th cell, under 'Exercise 2'"),
+    ],
+)
+def test_cells_are_named_as_jupyter_counts_them_with_the_heading_above(
+    index: int, name: str
+) -> None:
+    cells = nb(code("x = 1"), md("# Setup\n\nsome text"), md("## **Exercise 2**"))
+    cells += nb(*[code("y = 2")] * 200)[3:]
+    assert verdict.cell_name(index, cells) == name
+
+
+def test_execution_counts_skip_blank_cells_and_markdown_and_end_with_the_checks() -> None:
+    cells = nb(md("# A"), code("a = 1"), code("  \n"), md("text"), code("b = 2"), code("c"))
+    runs = {1: CellRun("ok"), 2: CellRun("ok"), 4: CellRun("error"), 5: CellRun("not-run")}
+    tests = {"1": CellRun("error"), "2": CellRun("not-run")}
+    ex = assignment(Exercise("1", test="f()"), Exercise("2", test="g()"))
+    assert verdict.executions(ex, NotebookRun(cells, runs, tests)) == {
+        1: "the 2nd cell, under 'A'",
+        2: "the 5th cell, under 'A'",
+        3: "the check of exercise 1",
+    }
+
+
+def test_a_blank_check_takes_no_execution_count() -> None:
+    cells = nb(code("a = 1"))
+    tests = {"1": CellRun("ok"), "2": CellRun("error")}
+    ex = assignment(Exercise("1", test="\n"), Exercise("2", test="g()"))
+    names = verdict.executions(ex, NotebookRun(cells, {0: CellRun("ok")}, tests))
+    assert names == {1: "the 1st cell", 2: "the check of exercise 2"}
+
+
+def torch_notebook() -> tuple[Assignment, NotebookRun]:
+    cells = nb(
+        md("# Setup"),
+        code("import torch"),
+        md("## Exercise 1"),
+        code("x = torch.zeros(3)"),
+        md("## Exercise 2"),
+        code("def f():\n    return 1"),
+    )
+    runs = {
+        1: CellRun("error", MISSING_TORCH),
+        3: CellRun("error", name_error(2, "x = torch.zeros(3)")),
+        5: CellRun("ok"),
+    }
+    tests = {"2": CellRun("error", name_error(4, "assert torch.ones(1) == f()"))}
+    ex = assignment(Exercise("1"), Exercise("2", test="assert torch.ones(1) == f()"))
+    return ex, NotebookRun(cells, runs, tests)
+
+
+def test_a_missing_package_is_a_notebook_problem_saying_which_and_what_to_do() -> None:
+    ex, run = torch_notebook()
+    evaluation = evaluate(ex, run)
+    (problem,) = evaluation.problems
+    assert problem.startswith(
+        "The 2nd cell, under 'Setup', failed first: ModuleNotFoundError: No module named 'torch'."
+    )
+    assert "Its failing line: import torch." in problem
+    assert "Later errors may follow from it" in problem
+    assert "no package `torch`: a notebook cannot install packages while it is graded" in problem
+
+
+def test_later_errors_point_at_the_first_failure() -> None:
+    ex, run = torch_notebook()
+    first, second = evaluate(ex, run).exercises
+    assert first.detail.splitlines() == [
+        "the 4th cell, under 'Exercise 1', failed: NameError: name 'torch' is not defined",
+        "at line 1:",
+        "  --> 1 x = torch.zeros(3)",
+        "This may follow from an earlier error: the 2nd cell, under 'Setup', failed first: "
+        "ModuleNotFoundError: No module named 'torch' (see the notebook's problems).",
+    ]
+    assert second.detail.startswith("the check of exercise 2 failed: NameError")
+    assert "This may follow from an earlier error: the 2nd cell" in second.detail
+    assert "In[" not in first.detail + second.detail
+
+
+def test_the_first_failure_of_an_exercise_itself_is_no_extra_problem() -> None:
+    cells = nb(md("## Exercise 1"), code("1 / 0"), md("## Exercise 2"), code("y = 2"))
+    error = "ZeroDivisionError: division by zero\nCell In[1], line 1\n----> 1 1 / 0"
+    run = NotebookRun(cells, {1: CellRun("error", error), 3: CellRun("ok")})
+    evaluation = evaluate(assignment(Exercise("1"), Exercise("2")), run)
+    assert evaluation.problems == ()
+    assert "earlier error" not in evaluation.exercises[0].detail
+
+
+def test_a_failing_cell_outside_every_exercise_is_a_problem() -> None:
+    cells = nb(code("import torch"), md("## Exercise 1"), code("y = 2"))
+    run = NotebookRun(cells, {0: CellRun("error", MISSING_TORCH), 2: CellRun("ok")})
+    evaluation = evaluate(assignment(Exercise("1")), run)
+    assert evaluation.status == "complete"  # the problem informs; it decides nothing
+    (problem,) = evaluation.problems
+    assert problem.startswith("The 1st cell failed first: ModuleNotFoundError")
+    assert "Later errors" not in problem
+
+
+def test_a_failing_check_shows_its_line_and_the_values_not_a_hidden_cell() -> None:
+    cells = nb(md("## Exercise 1"), code("def f(x):\n    return x + 1"))
+    error = (
+        "AssertionError: \n"
+        "AssertionError                            Traceback (most recent call last)\n"
+        "Cell In[2], line 2\n"
+        "      1 y = f(2)\n"
+        "----> 2 assert y == 4\n"
+        "AssertionError: \n" + tracebacks.compared_line("==", "3", "4")
+    )
+    run = NotebookRun(cells, {1: CellRun("ok")}, {"1": CellRun("error", error)})
+    result = one(Exercise("1", test="y = f(2)\nassert y == 4"), run)
+    assert result.detail.splitlines() == [
+        "the check of exercise 1 failed: AssertionError:",
+        "at line 2:",
+        "      1 y = f(2)",
+        "  --> 2 assert y == 4",
+        "got 3, expected 4",
+    ]
+
+
+def test_an_error_detail_stays_within_what_the_ledger_accepts() -> None:
+    frames = "".join(f"Cell In[1], line {i}, in f{i}\n----> {i} {'x' * 150}\n" for i in range(300))
+    error = f"ValueError: {'v' * 3000}\nValueError  Traceback (most recent call last)\n{frames}"
+    cells = nb(md("## Exercise 1"), code("f()"))
+    result = one(Exercise("1"), NotebookRun(cells, {1: CellRun("error", error)}))
+    assert len(result.detail) <= 1_500
+    assert result.detail.startswith("the 2nd cell, under 'Exercise 1', failed: ValueError: vvv")

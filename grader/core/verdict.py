@@ -29,10 +29,10 @@ Decisions the contract leaves open, chosen here:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from grader.core import tamper
-from grader.core.cells import answer_cells, cells_of, is_placeholder, word_count
+from grader.core import tamper, tracebacks
+from grader.core.cells import answer_cells, cells_of, headings, is_placeholder, word_count
 from grader.core.model import (
     Assignment,
     Cell,
@@ -44,11 +44,13 @@ from grader.core.model import (
     RunStatus,
 )
 
-__all__ = ["UNREADABLE", "evaluate", "judge"]
+__all__ = ["UNREADABLE", "cell_name", "evaluate", "executions", "judge"]
 
 UNREADABLE = "the notebook could not be read"
 _MAX_ERROR_LINES = 3
 _MAX_DETAIL = 300
+_MAX_ERROR_DETAIL = 1_500  # codec.MAX_DETAIL is 2,000: the ledger must accept every detail
+_HEADING_CHARS = 60
 
 
 def evaluate(assignment: Assignment, run: NotebookRun) -> Evaluation:
@@ -56,15 +58,18 @@ def evaluate(assignment: Assignment, run: NotebookRun) -> Evaluation:
     ids = [exercise.id for exercise in assignment.exercises]
     belonging = cells_of(ids, run.cells) if run.readable else {i: () for i in ids}
     changes = tamper.scan(run.cells) if run.readable and ids else ()
+    names = executions(assignment, run)
     results = tuple(
-        judge(exercise, belonging[exercise.id], run, changes) for exercise in assignment.exercises
+        judge(exercise, belonging[exercise.id], run, changes, names)
+        for exercise in assignment.exercises
     )
     complete = _notebook_ok(run) and all(result.status == "ok" for result in results)
+    first = _first_failure_problem(run, belonging, results)
     return Evaluation(
         assignment=assignment.id,
         status="complete" if complete else "incomplete",
         exercises=results,
-        problems=_problems(run),
+        problems=_problems(run) + first,
     )
 
 
@@ -86,12 +91,16 @@ def judge(
     belonging: Sequence[Cell],
     run: NotebookRun,
     changes: Sequence[tamper.Change] = (),
+    names: Mapping[int, str] | None = None,
 ) -> ExerciseResult:
     """The status of one exercise, given the cells that belong to it.
 
     `changes` are what the notebook's code does to the grader's machinery
     (`tamper.scan` of every cell); without them nothing counts as tampering.
+    `names`: IPython's execution counts -> what the student calls that cell
+    (`executions`); without it, from `run` alone.
     """
+    names = executions(None, run) if names is None else names
     if not run.readable:
         return ExerciseResult(exercise.id, "missing", UNREADABLE)
     if not belonging:
@@ -101,7 +110,7 @@ def judge(
     empty = _empty_detail(exercise, belonging, answers, filled)
     if empty is not None:
         return ExerciseResult(exercise.id, "empty", empty)
-    result = _run_result(exercise, _runs(exercise, filled, run))
+    result = _run_result(exercise, _runs(exercise, filled, run), run, names)
     if result.status not in ("ok", "error"):
         return result
     found = _tampering(exercise, belonging, changes)
@@ -180,18 +189,21 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+_NOT_RUN = CellRun("not-run")
+_EARLIER = "This may follow from an earlier error"
+
+
 def _runs(
     exercise: Exercise, filled: Sequence[Cell], run: NotebookRun
-) -> list[tuple[str, CellRun]]:
-    """(who ran, its result) for every execution this exercise depends on."""
-    not_run = CellRun("not-run")
-    runs = [
-        (f"cell {cell.index + 1}", run.runs.get(cell.index, not_run))
+) -> list[tuple[int | None, CellRun]]:
+    """(the cell's index, or None for the check; its result) for every execution it depends on."""
+    runs: list[tuple[int | None, CellRun]] = [
+        (cell.index, run.runs.get(cell.index, _NOT_RUN))
         for cell in filled
         if cell.cell_type == "code"
     ]
     if exercise.test is not None:
-        runs.append(("its test", _test_run(exercise.id, run.tests) or not_run))
+        runs.append((None, _test_run(exercise.id, run.tests) or _NOT_RUN))
     return runs
 
 
@@ -205,21 +217,164 @@ def _test_run(exercise_id: str, tests: Mapping[str, CellRun]) -> CellRun | None:
 _PRECEDENCE: tuple[RunStatus, ...] = ("not-run", "timeout", "error")
 
 
-def _run_result(exercise: Exercise, runs: Sequence[tuple[str, CellRun]]) -> ExerciseResult:
+def _run_result(
+    exercise: Exercise,
+    runs: Sequence[tuple[int | None, CellRun]],
+    run: NotebookRun,
+    names: Mapping[int, str],
+) -> ExerciseResult:
     for status in _PRECEDENCE:
-        for who, result in runs:
-            if result.status == status:
-                return ExerciseResult(exercise.id, status, _run_detail(who, result))
+        for index, result in runs:
+            if result.status != status:
+                continue
+            who = _check_name(exercise.id) if index is None else cell_name(index, run.cells)
+            if status == "error":
+                return ExerciseResult(
+                    exercise.id, status, _error_detail(who, index, result, run, names)
+                )
+            return ExerciseResult(exercise.id, status, _run_detail(who, result))
     return ExerciseResult(exercise.id, "ok")
 
 
 def _run_detail(who: str, result: CellRun) -> str:
     summary = _summary(result.error)
     if result.status == "not-run":
-        return f"{who} did not run: {summary or 'execution stopped before it'}"
+        return f"{_subject(who)} did not run: {summary or 'execution stopped before it'}"
     if result.status == "timeout":
-        return f"{who} ran past the time limit" + (f": {summary}" if summary else "")
-    return f"{who} failed: {summary}" if summary else f"{who} failed"
+        return f"{_subject(who)} ran past the time limit" + (f": {summary}" if summary else "")
+    return f"{_subject(who)} failed: {summary}" if summary else f"{_subject(who)} failed"
+
+
+def _error_detail(
+    who: str, index: int | None, result: CellRun, run: NotebookRun, names: Mapping[int, str]
+) -> str:
+    """The exception, where in the student's code, the values a check compared, and the cause.
+
+    An error text the runner did not produce from a traceback (no frames)
+    keeps its first lines as they are.
+    """
+    failure = tracebacks.parse(result.error)
+    if not failure.frames and failure.compared is None:
+        lines = [_run_detail(who, result)]
+    else:
+        lines = [f"{_subject(who)} failed: {failure.head}"]
+        lines += tracebacks.describe(failure, _namer(names), here=who)
+    hint = tracebacks.missing_package(failure)
+    if hint is not None:
+        lines.append(hint)
+    earlier = _earlier_failure(run, index)
+    if earlier is not None:
+        lines.append(f"{_EARLIER}: {earlier}")
+    return _bounded(lines)
+
+
+def _earlier_failure(run: NotebookRun, index: int | None) -> str | None:
+    """The notebook's first failing cell before `index` (None: the check), told in one line."""
+    first = _first_failed_cell(run)
+    if first is None or (index is not None and first >= index):
+        return None
+    failure = tracebacks.parse(run.runs[first].error)
+    name = _subject(cell_name(first, run.cells))
+    return f"{name} failed first: {failure.head} (see the notebook's problems)."
+
+
+def _first_failed_cell(run: NotebookRun) -> int | None:
+    return min((i for i, r in run.runs.items() if r.status == "error"), default=None)
+
+
+def _first_failure_problem(
+    run: NotebookRun,
+    belonging: Mapping[str, Sequence[Cell]],
+    results: Sequence[ExerciseResult],
+) -> tuple[str, ...]:
+    """The notebook's first failing cell, as a problem, when later errors may follow from it.
+
+    Also when it belongs to no exercise: then no exercise reports it at all.
+    """
+    first = _first_failed_cell(run) if run.readable else None
+    if first is None:
+        return ()
+    owned = {cell.index for cells in belonging.values() for cell in cells}
+    follows = any(_EARLIER in result.detail for result in results)
+    if first in owned and not follows:
+        return ()
+    failure = tracebacks.parse(run.runs[first].error)
+    name = cell_name(first, run.cells)
+    text = f"{_subject(name)[0].upper()}{_subject(name)[1:]} failed first: {failure.head}."
+    line = tracebacks.failing_line(failure)
+    if line:
+        text += f" Its failing line: {line}."
+    if follows:
+        text += " Later errors may follow from it: fix it first."
+    hint = tracebacks.missing_package(failure)
+    return (_bounded([f"{text} {hint}" if hint else text]),)
+
+
+def _bounded(lines: Sequence[str]) -> str:
+    text = "\n".join(lines)
+    return text if len(text) <= _MAX_ERROR_DETAIL else text[: _MAX_ERROR_DETAIL - 1] + "…"
+
+
+# --- naming cells as the student sees them ------------------------------------------
+
+
+def executions(assignment: Assignment | None, run: NotebookRun) -> dict[int, str]:
+    """IPython's execution count k (`Cell In[k]`) -> what the student calls what ran k-th.
+
+    The runner executes every non-blank code cell in order (nbclient skips
+    blank ones; a syntax error or a timeout still counts), then each check.
+    Cells after a stop did not run and took no number.
+    """
+    names: dict[int, str] = {}
+    for cell in run.cells:
+        ran = run.runs.get(cell.index, _NOT_RUN).status != "not-run"
+        if cell.cell_type == "code" and cell.source.strip() and ran:
+            names[len(names) + 1] = cell_name(cell.index, run.cells)
+    blank = set()
+    if assignment is not None:
+        blank = {e.id for e in assignment.exercises if e.test is not None and not e.test.strip()}
+    for exercise_id, result in run.tests.items():
+        if result.status != "not-run" and exercise_id not in blank:
+            names[len(names) + 1] = _check_name(exercise_id)
+    return names
+
+
+def cell_name(index: int, cells: Sequence[Cell]) -> str:
+    """ "the 6th cell, under 'Exercise 2'": every cell counts, from 1, as in Jupyter."""
+    name = f"the {_ordinal(index + 1)} cell"
+    heading = _heading_above(index, cells)
+    return f"{name}, under '{heading}'" if heading else name
+
+
+def _heading_above(index: int, cells: Sequence[Cell]) -> str:
+    for cell in reversed(cells[: index + 1]):
+        if cell.cell_type == "markdown" and cell.index <= index:
+            found = headings(cell.source)
+            if found:
+                text = " ".join(found[-1].text.replace("*", "").replace("`", "").split())
+                return text[:_HEADING_CHARS] + ("…" if len(text) > _HEADING_CHARS else "")
+    return ""
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _check_name(exercise_id: str) -> str:
+    return f"the check of exercise {exercise_id}"
+
+
+def _subject(name: str) -> str:
+    """A name followed by a verb: "the 6th cell, under 'Exercise 2'," keeps its clause apart."""
+    return f"{name}," if name.endswith("'") else name
+
+
+def _namer(names: Mapping[int, str]) -> Callable[[int], str]:
+    def name_of(execution: int) -> str:
+        return names.get(execution, f"an earlier run (In[{execution}])")
+
+    return name_of
 
 
 def _summary(error: str) -> str:
