@@ -7,13 +7,19 @@ bounded) then `tracebacks.parse` and `describe`, as the verdict uses them.
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from grader.adapters.runner import error_text
+from grader.adapters.runner import error_text, run_notebook
 from grader.core import tracebacks
+from grader.core.model import Assignment, ExecutionLimits, Exercise
 from grader.core.tracebacks import clip, compared_line, comparison, describe, parse
+from grader.core.verdict import evaluate
+from tests.notebooks import code, markdown, notebook, write
 
 # Frozen from the real kernel: IPython 9.18 on Python 3.11, through `runner.run_notebook`
 # (execute_reply content as `error_text` receives it). The notebook's cells, in order:
@@ -107,6 +113,8 @@ FROZEN["recursion"] = {
     "traceback": [*_RECURSION_HEAD, *[_RECURSION_FRAME] * 56, _RECURSION_END],
 }
 
+
+ENV = {"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8"}
 
 NAMES = {
     1: "the 1st cell",
@@ -278,3 +286,59 @@ def test_clip_keeps_the_first_frame_and_the_end() -> None:
 
 def test_clip_bounds_each_line() -> None:
     assert len(clip(["x" * 10_000])) <= 400
+
+
+# --- through the real kernel: the runner's numbering and a check's values ---------------
+
+
+@pytest.mark.kernel
+def test_the_real_kernel_path_names_cells_and_shows_compared_values(tmp_path: Path) -> None:
+    cells = [
+        markdown("# Setup"),
+        code("import surely_not_installed_pkg"),
+        code("   \n"),  # blank: nbclient skips it, so it takes no execution count
+        code("def broken(:\n    pass"),  # a syntax error still takes one
+        markdown("## Exercise 1"),
+        code("def inner(a):\n    return a + 'x'\n\ndef outer(a):\n    return inner(a)"),
+        code("outer(1)"),
+        markdown("## Exercise 2"),
+        code("def add_one(x):\n    return x + 2"),
+        markdown("## Exercise 3"),
+        code("def checked(x):\n    assert x > 10, 'too small'\n    return x"),
+    ]
+    path = write(tmp_path / "nb" / "a.ipynb", notebook(*cells))
+    checks = {
+        "2": "y = add_one(2)\nassert y == 3, y",
+        "3": "assert checked(1) == 1",
+    }
+    ex = Assignment(
+        "a",
+        "A",
+        datetime(2020, 1, 1, tzinfo=UTC),
+        exercises=(Exercise("1"), Exercise("2", test=checks["2"]), Exercise("3", test=checks["3"])),
+    )
+    run = run_notebook(path, checks, ExecutionLimits(cell_timeout_s=10), base_env=ENV)
+    evaluation = evaluate(ex, run)
+    one, two, three = (r.detail.splitlines() for r in evaluation.exercises)
+    assert one[:2] == [
+        "the 7th cell, under 'Exercise 1', failed: TypeError: "
+        "unsupported operand type(s) for +: 'int' and 'str'",
+        "the 6th cell, under 'Exercise 1', line 2, in inner:",
+    ]
+    assert "  --> 2     return a + 'x'" in one
+    assert "called from the 6th cell, under 'Exercise 1', line 5, in outer: return inner(a)" in one
+    assert "called from the 7th cell, under 'Exercise 1', line 1: outer(1)" in one
+    assert two[:4] == [
+        "the check of exercise 2 failed: AssertionError: 4",
+        "at line 2:",
+        "      1 y = add_one(2)",
+        "  --> 2 assert y == 3, y",
+    ]
+    assert "got 4, expected 3" in two
+    # an assert in the student's own function: its line, not the check's values
+    assert three[0] == "the check of exercise 3 failed: AssertionError: too small"
+    assert not any(line.startswith(("got ", "the check compared")) for line in three)
+    assert "the 11th cell, under 'Exercise 3', line 2, in checked:" in three
+    (problem,) = evaluation.problems
+    assert problem.startswith("The 2nd cell, under 'Setup', failed first: ModuleNotFoundError")
+    assert "no package `surely_not_installed_pkg`" in problem

@@ -43,6 +43,7 @@ from nbclient.exceptions import DeadKernelError
 from grader.adapters import kernelpool, sandbox
 from grader.adapters.kernelpool import KernelProcess, Zygote, ZygoteUnavailable, kernel_env
 from grader.adapters.sandbox import Box, IsolationUnavailable
+from grader.core import tracebacks
 from grader.core.model import Cell, CellRun, CellType, ExecutionLimits, NotebookRun
 
 # nbformat has no type hints; one Any-typed handle keeps mypy strict elsewhere.
@@ -67,7 +68,10 @@ STARTUP_TIMEOUT_S = 60
 # How long to listen on IOPub for a kernel_info's status before asking again.
 IOPUB_PROBE_S = 0.02
 MAX_ERROR_CHARS = 2000
-TRACEBACK_LINES = 12
+# Traceback lines kept per error: the end, where the error is, plus the first frame.
+TRACEBACK_LINES = tracebacks.MAX_RAW_LINES
+# How long the values a failing check compared may take to compute.
+COMPARE_TIMEOUT_S = 10.0
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 _CELL_TYPES: dict[str, CellType] = {"code": "code", "markdown": "markdown", "raw": "raw"}
 NOT_RUN = CellRun("not-run")
@@ -423,7 +427,13 @@ def _trimmed_reply(reply: Mapping[str, Any]) -> dict[str, Any]:
     keep = {k: str(v)[:MAX_ERROR_CHARS] if k != "status" else v for k, v in keep.items()}
     traceback = content.get("traceback")
     if isinstance(traceback, list):
-        keep["traceback"] = [str(t)[:MAX_ERROR_CHARS] for t in traceback[: TRACEBACK_LINES * 2]]
+        # The first frame (the cell run) and the end (where the error is), as `error_text` keeps.
+        kept = (
+            traceback
+            if len(traceback) <= TRACEBACK_LINES
+            else [*traceback[:3], *traceback[-(TRACEBACK_LINES - 3) :]]
+        )
+        keep["traceback"] = [str(t)[:MAX_ERROR_CHARS] for t in kept]
     return {"msg_type": reply.get("msg_type"), "content": keep}
 
 
@@ -503,7 +513,11 @@ def _from_reply(reply: dict[str, Any] | None) -> CellRun:
 
 
 def error_text(content: Mapping[str, Any]) -> str:
-    """ "Ename: evalue" plus the first traceback lines, ANSI stripped, bounded."""
+    """ "Ename: evalue" on one line, then the traceback's useful lines, ANSI stripped, bounded.
+
+    `tracebacks.clip` keeps the end (the failing line and the exception) and the
+    first frame; `tracebacks.parse` reads the result back in the core.
+    """
     ename = str(content.get("ename") or "Error")
     evalue = str(content.get("evalue") or "")
     head = f"{ename}: {evalue}" if evalue else ename
@@ -513,8 +527,8 @@ def error_text(content: Mapping[str, Any]) -> str:
     joined = "\n".join(str(t) for t in raw) if isinstance(raw, list) else ""
     lines = [ln.rstrip() for ln in strip_ansi(joined).splitlines()]
     lines = [ln for ln in lines if ln.strip() and set(ln.strip()) != {"-"}]
-    text = "\n".join([strip_ansi(head), *lines[:TRACEBACK_LINES]])
-    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+    head = strip_ansi(head).replace("\n", " ")[:MAX_ERROR_CHARS]
+    return f"{head}\n{tracebacks.clip(lines, TRACEBACK_LINES)}".rstrip("\n")
 
 
 def strip_ansi(text: str) -> str:
@@ -564,6 +578,65 @@ async def _run_tests(
         progress.tests[exercise_id] = run
         if problem is not None:
             progress.stop(problem.replace("later cells", "later tests"))
+    await _explain_checks(client, tests, limits, progress)
+
+
+async def _explain_checks(
+    client: _GraderClient, tests: Mapping[str, str], limits: ExecutionLimits, progress: _Progress
+) -> None:
+    """The values each failing `assert A <op> B` of a check compared, appended to its error.
+
+    Only after every check ran, so no check sees the extra executions (nor do
+    their execution counts, which the core maps back to cells). Each is an
+    ordinary cell: timed out, budgeted, never raising. Only an assert in the
+    check itself counts (one frame): an AssertionError raised deeper is the
+    student's own, with line numbers of another cell.
+    """
+    for exercise_id, source in tests.items():
+        run = progress.tests.get(exercise_id)
+        if progress.stopped or run is None or not run.error.startswith("AssertionError"):
+            continue
+        frames = tracebacks.parse(run.error).frames
+        found = tracebacks.comparison(source, frames[0].line) if len(frames) == 1 else None
+        if found is None:
+            continue
+        values = await _compared_values(client, found[0], found[2], limits)
+        if values is not None:
+            line = tracebacks.compared_line(found[1], *values)
+            progress.tests[exercise_id] = CellRun(run.status, f"{run.error}\n{line}")
+
+
+_SHOWN_MARK = "[grader shown] "  # (not a control character: splitlines splits at some)
+_SHOW = """def __grader_shown(thunk):
+    try:
+        text = repr(thunk())
+    except BaseException as err:
+        text = "<could not be computed again: " + type(err).__name__ + ">"
+    return text[:200]
+"""
+
+
+async def _compared_values(
+    client: _GraderClient, left: str, right: str, limits: ExecutionLimits
+) -> tuple[str, str] | None:
+    """repr(left) and repr(right), computed again in the kernel; None when that fails."""
+    shown = ", ".join(f"__grader_shown(lambda: (\n{side}\n))" for side in (left, right))
+    source = f"{_SHOW}print({_SHOWN_MARK!r} + __import__('json').dumps([{shown}]))\n"
+    cell = nbformat.v4.new_code_cell(source)
+    client.nb.cells.append(cell)
+    budget = min(limits.cell_timeout_s, COMPARE_TIMEOUT_S)
+    run, problem = await _run_cell(client, cell, len(client.nb.cells) - 1, budget)
+    if problem is not None or run.status != "ok":
+        return None
+    text = "".join(str(o.get("text", "")) for o in cell.outputs if o.get("name") == "stdout")
+    line = next((ln for ln in text.split("\n") if ln.startswith(_SHOWN_MARK)), None)
+    try:
+        values = json.loads(line[len(_SHOWN_MARK) :]) if line is not None else None
+    except ValueError:
+        return None
+    if isinstance(values, list) and len(values) == 2 and all(isinstance(v, str) for v in values):
+        return values[0], values[1]
+    return None
 
 
 # --- one notebook ------------------------------------------------------------
