@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import resource
+import time
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,40 @@ def test_a_dead_zygote_falls_back_to_exec(tmp_path: Path) -> None:
         assert [r.status for r in run.runs.values()] == ["ok"]
     finally:
         zygote.close()
+
+
+@pytest.mark.kernel
+def test_a_kernel_that_fails_to_start_is_still_reaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nbclient drops the process handle when start-up fails; the zygote must still reap."""
+
+    async def never_ready(self: Any, timeout: float | None = None) -> None:
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(runner._KernelClient, "wait_for_ready", never_ready)
+    env = {"PATH": os.environ.get("PATH", os.defpath)}
+    zygote = kernelpool.Zygote(kernelpool.kernel_env(env, (), tmp_path, tmp_path))
+    try:
+        zygote.wait_ready()
+        nb = write_cells(tmp_path / "nb" / "nb.ipynb", "x = 1")
+        (run,) = asyncio.run(runner._run_many_async([(nb, {})], LIMITS, env, 1, None, zygote))
+        assert "could not start a Python kernel" in run.problems[0]
+        deadline = time.monotonic() + 5  # the zygote reaps on its one-second loop
+        while (children := _children(zygote.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert children == []
+    finally:
+        zygote.close()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found

@@ -288,6 +288,7 @@ class _SandboxKernelManager(AsyncKernelManager):
         self._box = box
         self._scratch = scratch
         self._source = source
+        self.forked: KernelProcess | None = None
         self._zygote = zygote
         self.transport = "ipc" if box.isolated else "tcp"
         if box.isolated:
@@ -319,6 +320,7 @@ class _SandboxKernelManager(AsyncKernelManager):
         else:
             provisioner: Any = self.provisioner
             provisioner.process = process
+            self.forked = process  # released by _shutdown even if nbclient drops the handle
             provisioner.pid = provisioner.pgid = process.pid  # the guard leads its own group
             provisioner.cwd = kw.get("cwd")
             self._reconcile_connection_info(provisioner.connection_info)
@@ -823,6 +825,11 @@ async def _shutdown(client: _GraderClient, km: Any) -> None:
             process.wait()
         with contextlib.suppress(Exception):
             await provisioner.wait()
+    forked = getattr(km, "forked", None)
+    if isinstance(forked, KernelProcess):
+        # When the kernel failed to start, nbclient has already waited for it
+        # and dropped the handle: the zygote must still reap its guard.
+        forked.release()
     with contextlib.suppress(Exception):  # best effort: the scratch folder goes anyway
         await km._async_cleanup_resources()
 
