@@ -509,3 +509,88 @@ def test_exercise_table_detail_can_wrap() -> None:
     long = Evaluation("section-01", "incomplete", (ExerciseResult("1", "error", "E" * 200),))
     row = parse(comment(evaluation=long)).tables[0][1]
     assert all(len(part) <= 30 for part in row[2].split("\u200b"))
+
+
+# --- errors a student can fix (issue 11): the comment shows the cause and the failing line --
+
+
+def shown_text(markdown: str) -> str:
+    """What a reader sees: the rendered HTML's text, entities decoded."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", to_html(markdown)))
+
+
+def torch_evaluation(compared_left: str = "3") -> Evaluation:
+    """What the verdict makes of a notebook whose first cell imports a missing package."""
+    from grader.core.model import Cell, CellRun, NotebookRun
+    from grader.core.tracebacks import compared_line
+    from grader.core.verdict import evaluate
+
+    missing = (
+        "ModuleNotFoundError: No module named 'torch'\n"
+        "ModuleNotFoundError                       Traceback (most recent call last)\n"
+        "Cell In[1], line 1\n"
+        "----> 1 import torch\n"
+        "ModuleNotFoundError: No module named 'torch'"
+    )
+    name_error = (
+        "NameError: name 'torch' is not defined\n"
+        "NameError                                 Traceback (most recent call last)\n"
+        "Cell In[2], line 1\n"
+        "----> 1 x = torch.zeros(3)\n"
+        "NameError: name 'torch' is not defined"
+    )
+    check = (
+        "AssertionError: \n"
+        "AssertionError                            Traceback (most recent call last)\n"
+        "Cell In[4], line 1\n"
+        "----> 1 assert backward(2) == 4\n"
+        "AssertionError: \n" + compared_line("==", compared_left, "4")
+    )
+    sources = [
+        ("markdown", "# Setup"),
+        ("code", "import torch"),
+        ("markdown", "## Exercise 1"),
+        ("code", "x = torch.zeros(3)"),
+        ("markdown", "## Exercise summary"),
+        ("markdown", " ".join(["word"] * 200)),
+        ("markdown", "## Exercise backward"),
+        ("code", "def backward(x):\n    return x + 1"),
+    ]
+    cells = tuple(Cell(i, kind, text) for i, (kind, text) in enumerate(sources))  # type: ignore[arg-type]
+    runs = {1: CellRun("error", missing), 3: CellRun("error", name_error), 7: CellRun("ok")}
+    assignment = replace(
+        ASSIGNMENT,
+        exercises=(*ASSIGNMENT.exercises[:2], Exercise("backward", test="assert backward(2) == 4")),
+    )
+    run = NotebookRun(cells, runs, {"backward": CellRun("error", check)})
+    return evaluate(assignment, run)
+
+
+def test_pr_comment_shows_the_first_failure_before_the_errors_and_the_failing_lines() -> None:
+    body = comment(evaluation=torch_evaluation())
+    problems, errors = body.index("#### Notebook problems"), body.index("#### Errors")
+    assert problems < errors
+    cause = shown_text(body[problems:errors])
+    assert "The 2nd cell, under 'Setup', failed first: ModuleNotFoundError" in cause
+    assert "no package `torch`: a notebook cannot install packages" in cause
+    table_rows = parse(body).tables[0]
+    assert table_rows[1][2].startswith("the 4th cell, under 'Exercise 1', failed: NameError")
+    assert table_rows[3][2].startswith("the check of exercise backward failed: AssertionError")
+    blocks = shown_text(body[errors:])
+    assert "--> 1 x = torch.zeros(3)" in blocks
+    assert "This may follow from an earlier error: the 2nd cell, under 'Setup'" in blocks
+    assert "--> 1 assert backward(2) == 4" in blocks
+    assert "got 3, expected 4" in blocks
+    assert "In[" not in body
+
+
+def test_pr_comment_keeps_a_compared_value_inert() -> None:
+    hostile = "'<img src=x onerror=alert(1)> @team ``` <!-- x -->'"
+    body = comment(evaluation=torch_evaluation(hostile))
+    tags = parse(body)
+    assert "img" not in tags.tags
+    assert tags.comments == [tags.comments[0]]
+    assert not live_mentions(body)
+    assert "got '<img src=x onerror=alert(1)> @team ``` <!" in shown_text(body)  # literally

@@ -295,8 +295,9 @@ def _evaluation_sections(
         return []
     return [
         _exercise_table(course, assignment, evaluation.exercises, room * 45 // 100),
-        _error_blocks(evaluation.exercises, room * 40 // 100),
+        # Before the errors: a notebook problem is often their cause (a missing package).
         _problem_list(evaluation.problems, room * 10 // 100),
+        _error_blocks(evaluation.exercises, room * 40 // 100),
     ]
 
 

@@ -299,15 +299,17 @@ def _first_failure_problem(
     if first in owned and not follows:
         return ()
     failure = tracebacks.parse(run.runs[first].error)
-    name = cell_name(first, run.cells)
-    text = f"{_subject(name)[0].upper()}{_subject(name)[1:]} failed first: {failure.head}."
+    name = _subject(cell_name(first, run.cells))
+    parts = [f"{name[0].upper()}{name[1:]} failed first: {failure.head[:200]}."]
+    if follows:
+        parts.append("Later errors may follow from it: fix it first.")
+    hint = tracebacks.missing_package(failure)
+    if hint:
+        parts.append(hint)
     line = tracebacks.failing_line(failure)
     if line:
-        text += f" Its failing line: {line}."
-    if follows:
-        text += " Later errors may follow from it: fix it first."
-    hint = tracebacks.missing_package(failure)
-    return (_bounded([f"{text} {hint}" if hint else text]),)
+        parts.append(f"Its failing line: {line}")
+    return (_bounded([" ".join(parts)]),)
 
 
 def _bounded(lines: Sequence[str]) -> str:
