@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from grader.adapters.runner import error_text, run_notebook
+from grader.adapters.runner import TRACEBACK_LINES, _trimmed_reply, error_text, run_notebook
 from grader.core import tracebacks
 from grader.core.model import Assignment, ExecutionLimits, Exercise
 from grader.core.tracebacks import clip, compared_line, comparison, describe, parse
@@ -342,3 +342,12 @@ def test_the_real_kernel_path_names_cells_and_shows_compared_values(tmp_path: Pa
     (problem,) = evaluation.problems
     assert problem.startswith("The 2nd cell, under 'Setup', failed first: ModuleNotFoundError")
     assert "no package `surely_not_installed_pkg`" in problem
+
+
+def test_an_over_budget_reply_keeps_the_first_frame_and_the_end() -> None:
+    frames = [f"Cell In[1], line {i}" for i in range(5_000)]
+    reply = {"content": {"status": "error", "ename": "E", "evalue": "v", "traceback": frames}}
+    kept = _trimmed_reply(reply)["content"]["traceback"]
+    assert len(kept) == TRACEBACK_LINES
+    assert kept[:3] == frames[:3]
+    assert kept[-1] == frames[-1]

@@ -630,7 +630,10 @@ def test_a_failing_check_shows_its_line_and_the_values_not_a_hidden_cell() -> No
 
 
 def test_an_error_detail_stays_within_what_the_ledger_accepts() -> None:
-    frames = "".join(f"Cell In[1], line {i}, in f{i}\n----> {i} {'x' * 150}\n" for i in range(300))
+    context = "".join(f"      {n} {'c' * 150}\n" for n in range(3))
+    frames = "".join(
+        f"Cell In[1], line {i}, in f{i}\n{context}----> {i} {'x' * 150}\n" for i in range(300)
+    )
     error = f"ValueError: {'v' * 3000}\nValueError  Traceback (most recent call last)\n{frames}"
     cells = nb(md("## Exercise 1"), code("f()"))
     result = one(Exercise("1"), NotebookRun(cells, {1: CellRun("error", error)}))

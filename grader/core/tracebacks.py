@@ -59,6 +59,7 @@ _FILE = re.compile(r"^\s*File (.+?):(\d+)(?:, in (.+))?\s*$")
 _HEADER = re.compile(r"^\S+\s+Traceback \(most recent call last\)\s*$")
 _NUMBERED = re.compile(r"^\s*(?:-*>\s*)?(\d+)\b")
 _ARROW = re.compile(r"^\s*-*>")
+_CARETS = re.compile(r"^\s*[\^~]+\s*$")
 _CODE_LINE = re.compile(r"^\s*(?:-*>\s*)?(\d+) ?")
 _TEMP_FILE = re.compile(r" \(\d+\.py, line \d+\)$")
 _LIBRARY = ("site-packages", "dist-packages", "/lib/python", "<frozen", "/usr/lib/")
@@ -350,7 +351,7 @@ def _context(code: Sequence[str]) -> list[str]:
     while start > 0 and arrow - start < _CONTEXT_LINES - 1 and _NUMBERED.match(code[start - 1]):
         start -= 1
     end = arrow + 1
-    while end < len(code) and not _NUMBERED.match(code[end]) and end - arrow <= 2:
+    while end < len(code) and _CARETS.match(code[end]) and end - arrow <= 2:
         end += 1  # carets under the failing line
     return list(code[start:end])
 
