@@ -639,3 +639,15 @@ def test_an_error_detail_stays_within_what_the_ledger_accepts() -> None:
     result = one(Exercise("1"), NotebookRun(cells, {1: CellRun("error", error)}))
     assert len(result.detail) <= 1_500
     assert result.detail.startswith("the 2nd cell, under 'Exercise 1', failed: ValueError: vvv")
+
+
+def test_a_placeholder_that_raises_is_not_the_first_failure() -> None:
+    stub = "# YOUR CODE HERE\nraise NotImplementedError()"
+    cells = nb(md("## Exercise 1"), code(stub), md("## Exercise 2"), code("1 / 0"))
+    raised = "NotImplementedError\nCell In[1], line 2\n----> 2 raise NotImplementedError()"
+    error = "ZeroDivisionError: division by zero\nCell In[2], line 1\n----> 1 1 / 0"
+    run = NotebookRun(cells, {1: CellRun("error", raised), 3: CellRun("error", error)})
+    evaluation = evaluate(assignment(Exercise("1"), Exercise("2")), run)
+    assert [r.status for r in evaluation.exercises] == ["empty", "error"]
+    assert "earlier error" not in evaluation.exercises[1].detail
+    assert evaluation.problems == ()

@@ -279,7 +279,14 @@ def _earlier_failure(run: NotebookRun, index: int | None) -> str | None:
 
 
 def _first_failed_cell(run: NotebookRun) -> int | None:
-    return min((i for i, r in run.runs.items() if r.status == "error"), default=None)
+    """The first cell that raised, leaving out placeholders: a stub raises by design."""
+    cells = {cell.index: cell for cell in run.cells}
+    failed = (
+        i
+        for i, r in run.runs.items()
+        if r.status == "error" and not (i in cells and is_placeholder(cells[i]))
+    )
+    return min(failed, default=None)
 
 
 def _first_failure_problem(
