@@ -18,7 +18,16 @@ Decisions the contract leaves open, chosen here:
   not-run on the exercises they hit; on their own they do not fail a notebook
   whose every exercise ran fine.
 - Details name cells by their position in the notebook counted from 1, as a
-  student counts them.
+  student counts them, with the nearest heading above ("the 6th cell, under
+  'Exercise 2'"); a check is "the check of exercise X". IPython's `Cell In[k]`
+  is the k-th execution of the grader's run (`executions`).
+- An error detail is the exception, then the student's own failing frame with
+  context and its callers, the values a failing check compared, and, when an
+  earlier cell (not a placeholder stub) failed first, that failure
+  (`grader.core.tracebacks`). That first failure is also a notebook problem
+  when some later error may follow from it or when it belongs to no exercise;
+  it never changes a status. Details stay under 1,500 characters (the
+  ledger accepts 2,000).
 - Code that changes how the grader runs code (THREATS 43, `grader.core.tamper`)
   makes an exercise an `error` that only a TA can accept, where it would
   otherwise be ok: when it is in one of the exercise's code cells, or when it
