@@ -651,3 +651,21 @@ def test_a_placeholder_that_raises_is_not_the_first_failure() -> None:
     assert [r.status for r in evaluation.exercises] == ["empty", "error"]
     assert "earlier error" not in evaluation.exercises[1].detail
     assert evaluation.problems == ()
+
+
+def test_a_check_missing_a_name_says_what_to_define() -> None:
+    cells = nb(md("## Exercise 1"), code("def square(x):\n    return x * x"))
+    error = (
+        "NameError: name 'sqaure' is not defined\n"
+        "NameError                                 Traceback (most recent call last)\n"
+        "Cell In[2], line 1\n"
+        "----> 1 assert sqaure(3) == 9\n"
+        "NameError: name 'sqaure' is not defined"
+    )
+    run = NotebookRun(cells, {1: CellRun("ok")}, {"1": CellRun("error", error)})
+    result = one(Exercise("1", test="assert sqaure(3) == 9"), run)
+    assert result.detail.splitlines()[-1] == (
+        "The check uses `sqaure`: define it in your answer, with exactly this name."
+    )
+    in_a_cell = NotebookRun(cells, {1: CellRun("error", error)})
+    assert "The check uses" not in one(Exercise("1"), in_a_cell).detail

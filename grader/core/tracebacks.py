@@ -43,6 +43,7 @@ __all__ = [
     "failing_line",
     "missing_package",
     "parse",
+    "undefined_name",
 ]
 
 COMPARED_PREFIX = "[grader compared] "
@@ -275,6 +276,14 @@ def missing_package(failure: Failure) -> str | None:
             "requirements, or ask a TA."
         )
     return None
+
+
+def undefined_name(failure: Failure) -> str | None:
+    """The name of a NameError ("name 'f' is not defined"), else None."""
+    if failure.ename != "NameError":
+        return None
+    match = re.search(r"name '([A-Za-z_][A-Za-z0-9_]{0,59})' is not defined", failure.head)
+    return match[1] if match else None
 
 
 def describe(failure: Failure, name_of: Callable[[int], str], here: str = "") -> list[str]:

@@ -277,6 +277,15 @@ def _error_detail(
     return _bounded(lines)
 
 
+def _check_hint(index: int | None, failure: tracebacks.Failure) -> str | None:
+    """A check that cannot find a name the answer should define: say so."""
+    name = tracebacks.undefined_name(failure)
+    own = [f for f in failure.frames if f.student]
+    if index is not None or name is None or len(own) != 1:
+        return None
+    return f"The check uses `{name}`: define it in your answer, with exactly this name."
+
+
 def _earlier_failure(run: NotebookRun, index: int | None) -> str | None:
     """The notebook's first failing cell before `index` (None: the check), told in one line."""
     first = _first_failed_cell(run)
