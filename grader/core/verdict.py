@@ -268,7 +268,7 @@ def _error_detail(
     else:
         lines = [f"{_subject(who)} failed: {failure.head}"]
         lines += tracebacks.describe(failure, _namer(names), here=who)
-    hint = tracebacks.missing_package(failure)
+    hint = tracebacks.missing_package(failure) or _check_hint(index, failure)
     if hint is not None:
         lines.append(hint)
     earlier = _earlier_failure(run, index)
