@@ -284,6 +284,18 @@ def test_clip_keeps_the_first_frame_and_the_end() -> None:
     assert "lines not kept" in kept[3]
 
 
+def test_clip_starts_the_end_at_a_frame() -> None:
+    lines = ["E  Traceback (most recent call last)", "Cell In[1], line 9", "----> 9 run()"]
+    for i in range(100):
+        lines += [f"Cell In[1], line 2, in r{i}", "      1 def r(n):", "----> 2     r(n)"]
+    text = clip([*lines, "E: end"], max_lines=21)  # the end would start mid-frame
+    kept = text.splitlines()
+    assert kept[3].startswith("[... ")
+    assert kept[4].startswith("Cell In[1], line 2, in r")
+    first = parse(f"E: end\n{text}").frames[0]
+    assert first.code == ("----> 9 run()",)
+
+
 def test_clip_bounds_each_line() -> None:
     assert len(clip(["x" * 10_000])) <= 400
 

@@ -120,6 +120,9 @@ def clip(
         tail.append(line)
         room -= len(line) + 1
     tail.reverse()
+    # Start the end at a frame: code lines without their frame would join the first one.
+    header = next((i for i, line in enumerate(tail) if _frame_start(line) is not None), 0)
+    tail = tail[header:]
     dropped = len(lines) - len(start) - len(tail)
     middle = [f"[... {dropped} lines not kept ...]"] if dropped else []
     return "\n".join([*start, *middle, *tail])
