@@ -150,6 +150,12 @@ def handle_command(
     ):
         return _refuse(ctx, number, author)
     if errors:
+        if own and not commands.is_authorised(
+            author, tas=ctx.course.tas, permission=ctx.forge.permission(author)
+        ):
+            # A student's own command beside lines that are not one: answered like a
+            # refusal, once per person and thread, so comments cannot farm bot replies.
+            return _refuse(ctx, number, author)
         ctx.forge.create_comment(number, replies.command_error([str(e) for e in errors]))
         return CommandOutcome("command error")
     tracking = _is_tracking_issue(ctx, number)
