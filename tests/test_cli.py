@@ -343,3 +343,27 @@ def test_simulate_log_says_what_a_ta_command_did(
     assert "extend on PR #1" in log[1]
     assert "complete on PR #1" in log[2]
     assert not any("Cmd" in line for line in log), log  # words, not class names
+
+
+def test_the_check_table_prints_student_text_as_it_is() -> None:
+    """`[x]` in a detail is not rich markup: `torch.tensor([x])` must not lose its brackets."""
+    import io
+
+    from rich.console import Console
+
+    from grader.cli.console import print_check_table
+    from grader.core.model import Evaluation, ExerciseResult
+
+    detail = "NameError: torch.tensor([x]) [red]fake[/red]"
+    evaluation = Evaluation(
+        assignment="hw",
+        status="incomplete",
+        exercises=(ExerciseResult(id="1", status="error", detail=detail),),
+        problems=("a [bold]problem[/bold]",),
+    )
+    out = io.StringIO()
+    print_check_table([Path("hw.ipynb")], [evaluation], Console(file=out, width=200))
+    text = out.getvalue()
+    assert "torch.tensor([x])" in text
+    assert "[red]fake[/red]" in text
+    assert "[bold]problem[/bold]" in text

@@ -544,7 +544,7 @@ def test_an_error_keeps_its_own_detail_after_the_tampering() -> None:
     (exercise,) = evaluate(assignment(SQUARE), run).exercises
     assert exercise.status == "error"
     assert "defines abs" in exercise.detail
-    assert exercise.detail.endswith("Also, its test failed: NameError: square")
+    assert exercise.detail.endswith("Also, the check of exercise 1 failed: NameError: square")
 
 
 def test_missing_and_empty_come_before_tampering() -> None:

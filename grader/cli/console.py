@@ -60,6 +60,7 @@ def _styled(status: str) -> str:
 def print_check_table(
     notebooks: Sequence[Path], evaluations: Sequence[Evaluation], out: Console | None = None
 ) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="grader check", show_lines=True)
@@ -70,12 +71,16 @@ def print_check_table(
     for notebook, ev in zip(notebooks, evaluations, strict=True):
         lines = [
             f"{x.id}: {_styled(x.status)}"
-            + (f" — {x.detail}" if x.detail and x.status != "ok" else "")
+            + (f" — {escape(x.detail)}" if x.detail and x.status != "ok" else "")
             for x in ev.exercises
         ]
-        lines += [f"[red]problem:[/red] {p}" for p in ev.problems]
+        # Student text is not rich markup: `[x]` in a detail must print as it is.
+        lines += [f"[red]problem:[/red] {escape(p)}" for p in ev.problems]
         table.add_row(
-            str(notebook), ev.assignment, _styled(ev.status), "\n".join(lines) or "(no exercises)"
+            escape(str(notebook)),
+            escape(ev.assignment),
+            _styled(ev.status),
+            "\n".join(lines) or "(no exercises)",
         )
     (out or terminal()).print(table, markup=True)
 
