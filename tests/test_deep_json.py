@@ -121,14 +121,8 @@ def test_every_corpus_file_passes_the_guard() -> None:
 # The runner test waits for runner._parse to call check_depth (runner.py is
 # another engineer's). strict=True: once the change lands it passes, and the
 # marker must go.
-WAITS_FOR_RUNNER = pytest.mark.xfail(
-    raises=RecursionError,
-    strict=True,
-    reason="runner._parse must call codec.check_depth before json.loads (see the report)",
-)
 
 
-@WAITS_FOR_RUNNER
 @pytest.mark.parametrize("where", PLACES)
 def test_the_runner_reports_a_deep_notebook_as_unreadable(tmp_path: Path, where: str) -> None:
     from grader.adapters.runner import load_notebook

@@ -44,6 +44,7 @@ from grader.adapters import kernelpool, sandbox
 from grader.adapters.kernelpool import KernelProcess, Zygote, ZygoteUnavailable, kernel_env
 from grader.adapters.sandbox import Box, IsolationUnavailable
 from grader.core import tracebacks
+from grader.core.codec import check_depth
 from grader.core.model import Cell, CellRun, CellType, ExecutionLimits, NotebookRun
 
 # nbformat has no type hints; one Any-typed handle keeps mypy strict elsewhere.
@@ -97,6 +98,13 @@ def load_notebook(path: Path) -> tuple[Any | None, list[str]]:
 
 
 def _parse(name: str, text: str) -> tuple[Any | None, list[str]]:
+    try:
+        check_depth(text)  # before any parser recurses into it (THREATS 45)
+    except ValueError as err:
+        return None, [
+            f"{name} cannot be graded: {err}. "
+            "Open the original in Jupyter, clear its outputs, save it, and commit it again."
+        ]
     try:
         json.loads(text)
     except ValueError:
