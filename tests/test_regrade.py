@@ -182,3 +182,35 @@ def test_a_regrade_never_takes_a_complete_away_by_itself(
         if "was regraded, and your record changed" in p.read_text()
     ]
     assert len(told) == len(complete)
+
+
+def test_shards_without_a_token_grade_what_the_fetch_job_read(
+    world: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """regrade.yml: a fetch job (with the token, no student code) reads the targets and
+    their notebooks; shard jobs (student code, no token) grade them from that folder."""
+    course, forge = world
+    inputs = tmp_path / "inputs"
+    assert regrade(course, forge, "--fetch", str(inputs)) == 0
+    shards = tmp_path / "shards"
+    for i in (1, 2):
+        argv = [
+            "regrade", "week-2", "--course", str(course), "--inputs", str(inputs),
+            "--shard", f"{i}/2", "--out", str(shards / f"regrade-shard-{i}"),
+        ]  # fmt: skip
+        assert main(argv) == 0  # no --forge, no GitHub: nothing but the folder
+    capsys.readouterr()
+    assert regrade(course, forge, "--merge", str(shards), "--apply") == 0
+    assert "2 record(s) change status" in capsys.readouterr().out
+    assert labels(forge)["dave"] == ["complete"]
+
+
+def test_tampered_inputs_are_refused(world: tuple[Path, Path], tmp_path: Path) -> None:
+    course, forge = world
+    inputs = tmp_path / "inputs"
+    assert regrade(course, forge, "--fetch", str(inputs)) == 0
+    data = json.loads((inputs / "targets.json").read_text())
+    data["targets"][0]["student"] = "../../etc"
+    (inputs / "targets.json").write_text(json.dumps(data))
+    argv = ["regrade", "week-2", "--course", str(course), "--inputs", str(inputs)]
+    assert main([*argv, "--shard", "1/1", "--out", str(tmp_path / "o")]) == 2

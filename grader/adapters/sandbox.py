@@ -60,6 +60,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from grader.core.errors import UserError
+
 __all__ = [
     "Box",
     "Host",
@@ -107,7 +109,7 @@ BOX_SHM = "/dev/shm"  # noqa: S108 - bound to a folder of that tmpfs
 _WARNED: list[str] = []
 
 
-class IsolationUnavailable(Exception):
+class IsolationUnavailable(UserError):
     """CI asked for a grade but this host cannot isolate the kernel; nothing was run.
 
     The message says what is missing and what to do (run the grader as root,

@@ -16,7 +16,7 @@ from typing import Any
 
 from grader.adapters.artifact import EvidenceInvalid
 from grader.core.codec import decode_evaluation, encode_evaluation, loads_json
-from grader.core.regrade import Graded, ShardResult
+from grader.core.regrade import Graded, ShardResult, Target
 
 RESULT = "regrade.json"
 SCHEMA = 1
@@ -81,3 +81,54 @@ def read_shards(folder: Path, assignment: str) -> list[ShardResult]:
             raise EvidenceInvalid(f"{path}: results must be a list")
         found += [_result(item, f"{path.name}: results[{i}]") for i, item in enumerate(items)]
     return found
+
+
+# --- a shard's inputs: what the fetch job read from GitHub, for shards without a token ---
+
+INPUTS = "targets.json"
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+
+
+def write_inputs(folder: Path, assignment: str, items: Sequence[tuple[Target, bytes]]) -> None:
+    """The targets and each target's committed notebook, for `--inputs` shards."""
+    (folder / "notebooks").mkdir(parents=True, exist_ok=True)
+    entries = []
+    for i, (target, content) in enumerate(items):
+        (folder / "notebooks" / f"{i:05d}.ipynb").write_bytes(content)
+        entries.append({"student": target.student, "sha": target.sha, "pr": target.pr})
+    data = {"schema": SCHEMA, "assignment": assignment, "targets": entries}
+    (folder / INPUTS).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def read_inputs(folder: Path, assignment: str) -> list[tuple[Target, bytes]]:
+    """What `write_inputs` wrote, strictly validated (it crossed an artifact)."""
+    path = folder / INPUTS
+    if path.is_symlink() or not path.is_file():
+        raise EvidenceInvalid(f"{path}: no regrade inputs here (run the fetch job first)")
+    try:
+        data = loads_json(path.read_bytes())
+    except ValueError as exc:
+        raise EvidenceInvalid(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("assignment") != assignment:
+        raise EvidenceInvalid(f"{path}: not the inputs of a regrade of {assignment}")
+    entries = data.get("targets")
+    if not isinstance(entries, list):
+        raise EvidenceInvalid(f"{path}: targets must be a list")
+    return [_input(folder, i, entry) for i, entry in enumerate(entries)]
+
+
+def _input(folder: Path, i: int, entry: Any) -> tuple[Target, bytes]:
+    where = f"{INPUTS}: targets[{i}]"
+    if not isinstance(entry, dict) or set(entry) != {"student", "sha", "pr"}:
+        raise EvidenceInvalid(f"{where}: expected exactly student, sha, pr")
+    student, sha, pr = entry["student"], entry["sha"], entry["pr"]
+    if not isinstance(student, str) or not LOGIN_RE.match(student):
+        raise EvidenceInvalid(f"{where}.student: not a login")
+    if not isinstance(sha, str) or not SHA_RE.match(sha):
+        raise EvidenceInvalid(f"{where}.sha: not a commit sha")
+    if not isinstance(pr, int) or isinstance(pr, bool):
+        raise EvidenceInvalid(f"{where}.pr: not a number")
+    notebook = folder / "notebooks" / f"{i:05d}.ipynb"
+    if notebook.is_symlink() or not notebook.is_file() or notebook.stat().st_size > MAX_INPUT_BYTES:
+        raise EvidenceInvalid(f"{where}: its notebook is missing or not a plain file")
+    return Target(student, sha, pr), notebook.read_bytes()

@@ -67,13 +67,27 @@ def execute(
     on_done: Callable[[], None] = lambda: None,
 ) -> list[Graded]:
     """Fetch each target's committed notebook and run it in a fresh sandboxed kernel."""
-    notebooks = [
-        (ctx.forge.read_file(t.path(assignment.id), t.sha) or b"", assignment) for t in items
-    ]
-    runs = grade(notebooks, on_done)
+    contents = fetch(ctx, assignment, items)
+    return grade_contents(assignment, list(zip(items, contents, strict=True)), grade, on_done)
+
+
+def fetch(ctx: Context, assignment: Assignment, items: Sequence[Target]) -> list[bytes]:
+    """Each target's committed notebook (empty when the forge has it no more)."""
+    return [ctx.forge.read_file(t.path(assignment.id), t.sha) or b"" for t in items]
+
+
+def grade_contents(
+    assignment: Assignment,
+    items: Sequence[tuple[Target, bytes]],
+    grade: Grader,
+    on_done: Callable[[], None] = lambda: None,
+) -> list[Graded]:
+    """Run each target's notebook bytes in a fresh sandboxed kernel (no forge needed:
+    a regrade shard holds no token)."""
+    runs = grade([(content, assignment) for _, content in items], on_done)
     return [
         Graded(t, evaluation, cell_hashes(cells))
-        for t, (cells, evaluation) in zip(items, runs, strict=True)
+        for (t, _), (cells, evaluation) in zip(items, runs, strict=True)
     ]
 
 

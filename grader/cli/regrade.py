@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.adapters.artifact import EvidenceInvalid, read_committed_cells
+from grader.adapters.course import load_course
 from grader.adapters.grading import NotebookGrader
-from grader.adapters.shards import read_shards, write_shard
+from grader.adapters.shards import read_inputs, read_shards, write_inputs, write_shard
 from grader.app import regrade
 from grader.app.context import Context
 from grader.cli import console, wiring
@@ -45,6 +46,18 @@ def register(sub: Any) -> None:
     p.add_argument("--shard", help="I/N: run only shard I of N and write results to --out")
     p.add_argument("--out", type=Path, help="folder for this shard's results")
     p.add_argument("--merge", type=Path, help="apply the shard results found under this folder")
+    p.add_argument(
+        "--fetch",
+        type=Path,
+        metavar="DIR",
+        help="only read the targets and their committed notebooks into DIR (for shards)",
+    )
+    p.add_argument(
+        "--inputs",
+        type=Path,
+        metavar="DIR",
+        help="with --shard: take the targets and notebooks from a --fetch folder, no network",
+    )
     p.add_argument("--now", help="clock for open/missing, ISO 8601 with offset (default: now)")
     add_course(p)
     p.set_defaults(handler=cmd_regrade)
@@ -70,6 +83,10 @@ def cmd_regrade(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise UsageError("a shard only computes results; merge and apply them in a separate run")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.inputs and not args.shard:
+        raise UsageError("--inputs is for a shard: pass --shard I/N and --out DIR too")
+    if args.inputs:
+        return _shard_from_inputs(args, env)
     ctx = context(args, env)
     if args.assignment not in ctx.course.assignments:
         raise UsageError(
@@ -78,6 +95,14 @@ def cmd_regrade(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     assignment = ctx.course.assignments[args.assignment]
     histories = dict(ctx.ledger.all())
     known = targets(histories, assignment.id)
+    if args.fetch:
+        write_inputs(
+            args.fetch,
+            assignment.id,
+            list(zip(known, regrade.fetch(ctx, assignment, known), strict=True)),
+        )
+        print(f"grader: {len(known)} submission(s) of {assignment.id} fetched into {args.fetch}")  # noqa: T201
+        return OK
     if args.shard:
         index, total = parse_shard(args.shard)
         mine = shard(known, index, total)
@@ -120,6 +145,28 @@ def _warn(kept: Sequence[Change], downgraded: Sequence[Change]) -> None:
             "with --apply each affected student is told on their pull request.",
             file=sys.stderr,
         )
+
+
+def _shard_from_inputs(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """A shard job holds no token: its notebooks come from the fetch job's folder."""
+    course = load_course(args.course)
+    if args.assignment not in course.assignments:
+        raise UsageError(
+            f"unknown assignment {args.assignment!r}; known: {', '.join(course.assignments)}"
+        )
+    assignment = course.assignments[args.assignment]
+    try:
+        items = read_inputs(args.inputs, assignment.id)
+    except EvidenceInvalid as exc:
+        raise UsageError(f"regrade inputs rejected: {exc}") from None
+    index, total = parse_shard(args.shard)
+    mine = shard(items, index, total)
+    grade = NotebookGrader(course, env, jobs=args.jobs)
+    with console.progress(len(mine), f"Regrading {assignment.id}") as advance:
+        graded = regrade.grade_contents(assignment, mine, grade, on_done=advance)
+    write_shard(args.out, assignment.id, graded)
+    print(f"grader: shard {index}/{total}: {len(mine)} submission(s) regraded into {args.out}")  # noqa: T201
+    return OK
 
 
 def _execute(

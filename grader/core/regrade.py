@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from grader.core.history import StudentHistory, latest_evaluation, state_of
 from grader.core.model import (
@@ -120,7 +121,10 @@ def targets(histories: Mapping[str, StudentHistory], assignment: str) -> list[Ta
     return list(found.values())
 
 
-def shard(items: Sequence[Target], index: int, total: int) -> list[Target]:
+T = TypeVar("T")
+
+
+def shard(items: Sequence[T], index: int, total: int) -> list[T]:
     """Shard `index` (1-based) of `total`: every total-th target."""
     return [t for i, t in enumerate(items) if i % total == index - 1]
 
