@@ -776,3 +776,17 @@ got["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
     assert listener.connections == 1
     assert seen["uid"] >= sandbox.UID_BASE
     assert os.getpid() not in seen["pids"]
+
+
+def test_an_interpreter_under_tmp_is_bound_back_into_the_box(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clone and its venv under /tmp (CI may clone there): the box's tmpfs covers /tmp,
+    so the interpreter's folders in it are bound back, read-only; outermost ones only."""
+    site = tmp_path / "venv" / "lib" / "site-packages"
+    (site / "pkg").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site), str(site / "pkg")])
+    found = sandbox.under_tmp()
+    assert os.path.realpath(site) in found
+    assert os.path.realpath(site / "pkg") not in found  # inside an earlier one
+    assert all(p.startswith("/tmp/") for p in found)

@@ -370,6 +370,7 @@ class Box:
                 "inner_connection_file": str(inner / "kernel" / connection_file.name),
                 "quota": disk_quota(self.memory_mb),
                 "masks": masks(network=self.network),
+                "under_tmp": under_tmp(),
             }
         return spec
 
@@ -518,6 +519,13 @@ def _interpreter_paths() -> tuple[str, ...]:
     return tuple(sorted(os.path.realpath(p) for p in paths))
 
 
+def under_tmp() -> list[str]:
+    """The interpreter's folders inside /tmp (a clone and its venv under /tmp): the box's
+    own tmpfs covers /tmp, so these are bound back into it, read-only."""
+    inside = [p for p in _interpreter_paths() if _below(p, BOX_TMP)]
+    return [p for p in sorted(inside, key=len) if not any(_below(p, q) for q in inside)]
+
+
 def masks(*, network: bool) -> dict[str, list[str]]:
     """Folders hidden behind an empty tmpfs, each with the paths bound back inside it.
 
@@ -658,6 +666,7 @@ def _build_box(spec: Mapping[str, Any]) -> None:
     source = os.open(spec["source"], os.O_RDONLY | os.O_DIRECTORY)
     connection = Path(spec["connection_file"]).read_bytes()
     exposed = {e: os.open(e, os.O_PATH) for m in spec["masks"].values() for e in m}
+    kept = {e: os.open(e, os.O_PATH) for e in spec.get("under_tmp", [])}
     _read_only("/")
     _mount("tmpfs", BOX_TMP, "tmpfs", MS_NOSUID | MS_NODEV, _tmpfs_options(spec))
     uid = int(spec["uid"])
@@ -670,6 +679,11 @@ def _build_box(spec: Mapping[str, Any]) -> None:
     _chown_tree(scratch, uid)
     if os.path.isdir(BOX_SHM):
         _mount(str(scratch / "shm"), BOX_SHM, None, MS_BIND)
+    for path, fd in kept.items():
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+        _read_only(path)
     for mask, exposures in spec["masks"].items():
         _mask(mask, exposures, exposed)
 
