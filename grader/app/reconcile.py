@@ -95,11 +95,12 @@ def reconcile(
     rules, assignments = course_digests(ctx.course)
     report = ReconcileReport()
     after = Watermark(seen=_newest(histories), course=rules, assignments=assignments)
+    job = _Job(ctx, before, after, report, repository, read_cells)
     for pr in ctx.forge.list_open_pulls():
         report.looked_at += 1
         history = histories.get(pr.author.lower(), StudentHistory())
         try:
-            _reconcile_pull(ctx, pr, history, before, after, report, repository, read_cells)
+            _reconcile_pull(job, pr, history)
         except Exception as exc:
             # The repair job goes on: one PR that GitHub cannot answer for (a persistent
             # error, a damaged artifact) must not leave every other PR unrepaired. The
@@ -112,19 +113,23 @@ def reconcile(
     return report
 
 
-def _reconcile_pull(
-    ctx: Context,
-    pr: PullRequest,
-    history: StudentHistory,
-    before: Watermark,
-    after: Watermark,
-    report: ReconcileReport,
-    repository: str,
-    read_cells: CellReader,
-) -> None:
+@dataclass
+class _Job:
+    """One reconcile: what it works with, what it saw before, and what it finds."""
+
+    ctx: Context
+    before: Watermark
+    after: Watermark
+    report: ReconcileReport
+    repository: str
+    read_cells: CellReader
+
+
+def _reconcile_pull(job: _Job, pr: PullRequest, history: StudentHistory) -> None:
+    ctx, before, after, report = job.ctx, job.before, job.after, job.report
     shown = _shown(history, pr.number)
     if not _recorded(history, pr):
-        _repair(ctx, pr, before, after, report, repository, read_cells)
+        _repair(job, pr)
     elif _stale(ctx, pr, history, shown, before, after):
         note = _dates_note(ctx, pr, history, shown) if before.changed(after, shown) else ""
         refresh_pr_view(ctx, pr, shown, history, EPOCH, note=note)
@@ -204,16 +209,10 @@ def _stale(
     return _own_labels(ctx, pr) != _wanted_labels(ctx, pr, history, shown)
 
 
-def _repair(
-    ctx: Context,
-    pr: PullRequest,
-    before: Watermark,
-    after: Watermark,
-    report: ReconcileReport,
-    repository: str,
-    read_cells: CellReader,
-) -> None:
+def _repair(job: _Job, pr: PullRequest) -> None:
     """Publish the PR's head from its grade run's artifact, as publish would have."""
+    ctx, before, after, report = job.ctx, job.before, job.after, job.report
+    repository, read_cells = job.repository, job.read_cells
     if before.unrepairable.get(str(pr.number)) == pr.head_sha:
         after.unrepairable[str(pr.number)] = pr.head_sha  # tried before: not again
         return
