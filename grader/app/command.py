@@ -398,14 +398,22 @@ def _people(thread: _Thread, logins: Sequence[str], command: str) -> list[str] |
     return None
 
 
+def _update_each(
+    thread: _Thread, logins: Sequence[str], change: Callable[[StudentHistory], None]
+) -> bool:
+    """Apply `change` to each student's history; whether any of them changed."""
+    changed = False
+    for login in logins:
+        changed |= thread.ctx.ledger.update(login, change).changed
+    return changed
+
+
 def _project(thread: _Thread, command: commands.ProjectCmd) -> _Step:
     logins = _people(thread, command.logins, "project presented")
     if logins is None:
         return _Step(accepted=False)
     event = ProjectPresented(at=thread.now, by=thread.author)
-    changed = False
-    for login in logins:
-        changed |= thread.ctx.ledger.update(login, partial(add_project, event=event)).changed
+    changed = _update_each(thread, logins, partial(add_project, event=event))
     thread.ctx.forge.create_comment(thread.number, replies.project_recorded(logins))
     return _Step(changed=changed, note="project presented: " + ", ".join(logins))
 
@@ -415,9 +423,7 @@ def _disqualify(thread: _Thread, command: commands.DisqualifyCmd) -> _Step:
     if logins is None:
         return _Step(accepted=False)
     event = Disqualified(at=thread.now, by=thread.author)
-    changed = False
-    for login in logins:
-        changed |= thread.ctx.ledger.update(login, partial(_disqualify_once, event=event)).changed
+    changed = _update_each(thread, logins, partial(_disqualify_once, event=event))
     thread.ctx.forge.create_comment(thread.number, replies.disqualified(logins, command.had_reason))
     return _Step(changed=changed, note="not eligible (TA decision): " + ", ".join(logins))
 
