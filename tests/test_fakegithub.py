@@ -11,10 +11,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.corpus import CORPUS, needs_corpus
 
 try:  # tests/ as a package, or tests/ on sys.path (pytest's rootdir-less layout)
     from tests.fakegithub import FakeGitHub, PullFile, load_replay, parse_replay, replay_files
@@ -24,11 +25,6 @@ except ModuleNotFoundError:  # pragma: no cover
     from fakegithub import FakeGitHub, PullFile, load_replay, parse_replay, replay_files
     from fakegithub.replay import recorded_body
     from fakegithub.state import blob_sha
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-needs_corpus = pytest.mark.skipif(
-    not (CORPUS / "github-api").is_dir(), reason="../shared/corpus is not beside the repository"
-)
 
 
 @pytest.fixture
@@ -122,6 +118,7 @@ def test_pull_has_every_recorded_field(gh: FakeGitHub) -> None:
     assert pull["user"] | {"login": "alice", "type": "User"} == pull["user"]
 
 
+@needs_corpus
 def test_comment_label_issue_permission_and_files_have_recorded_fields(gh: FakeGitHub) -> None:
     number = gh.open_pull("alice", files=[PullFile("a.ipynb", "renamed", previous_filename="b")])
     gh.set_permission("tina", "maintain")

@@ -19,14 +19,12 @@ import pytest
 
 from grader.adapters.runner import error_text, kernel_env, read_cells, run_many, run_notebook
 from grader.core.model import ExecutionLimits, NotebookRun
+from tests.corpus import NOTEBOOKS, corpus_file, needs_corpus
 from tests.notebooks import code, markdown, notebook, write, write_cells
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "notebooks"
+CORPUS = NOTEBOOKS
 # read_cells turns a missing file into a problem, not an exception, so these tests say so
 # themselves (tests that copy corpus files are skipped by conftest when it is absent).
-needs_corpus = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason="../shared/corpus is not beside the repository"
-)
 LIMITS = ExecutionLimits(
     cell_timeout_s=3,
     notebook_timeout_s=60,
@@ -49,7 +47,7 @@ def corpus_copy(tmp: Path, name: str) -> Path:
     """A corpus notebook alone in its own folder (the runner copies the whole folder)."""
     folder = tmp / name.removesuffix(".ipynb")
     folder.mkdir()
-    return Path(shutil.copy(CORPUS / name, folder / name))
+    return Path(shutil.copy(corpus_file("notebooks", name), folder / name))
 
 
 def statuses(run: NotebookRun) -> list[str]:
