@@ -786,7 +786,11 @@ def test_an_interpreter_under_tmp_is_bound_back_into_the_box(
     site = tmp_path / "venv" / "lib" / "site-packages"
     (site / "pkg").mkdir(parents=True)
     monkeypatch.setattr(sys, "path", [*sys.path, str(site), str(site / "pkg")])
-    found = sandbox.under_tmp()
+    sandbox._interpreter_paths.cache_clear()  # computed once per process
+    try:
+        found = sandbox.under_tmp()
+    finally:
+        sandbox._interpreter_paths.cache_clear()
     assert os.path.realpath(site) in found
     assert os.path.realpath(site / "pkg") not in found  # inside an earlier one
     assert all(p.startswith("/tmp/") for p in found)
