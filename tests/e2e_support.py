@@ -177,6 +177,7 @@ def workflow_run_event(
     )
     run["head_repository"]["full_name"] = head_repo
     data["repository"]["full_name"] = gh.repository
+    data["repository"]["default_branch"] = gh.state.default_branch
     return data
 
 

@@ -245,3 +245,20 @@ def test_row_54_a_reruns_upload_replaces_the_artifact() -> None:
     ]
     assert upload["with"]["overwrite"] is True
     assert upload["with"]["name"] == "grader-result"
+
+
+def test_a_pr_into_another_branch_is_no_submission(
+    world: World, real_artifacts: dict[str, Path]
+) -> None:
+    """Grading follows the default branch's rules; a PR into another branch is not graded."""
+    world.gh.state.git.branches["old-term"] = world.gh.state.git.branches["main"]
+    number = world.gh.open_pull("alice", "6" * 40, [PullFile(NB, content=COMPLETE)], head_ref="o")
+    world.gh.state.issues[number].pull.base_ref = "old-term"  # type: ignore[union-attr]
+    event = workflow_run_event(
+        world.gh, head_sha="6" * 40, head_repo="alice/study-group",
+        created_at=e2e_support.ON_TIME, head_branch="o",
+    )  # fmt: skip
+    event["repository"]["default_branch"] = "main"
+    assert world.publish(real_artifacts["complete"], event) == OK
+    assert ("alice", "a1") not in world.records()
+    assert world.bot_comments(number) == []

@@ -50,6 +50,7 @@ class GradeRun:
     head_ref: str | None = None
     repository: str = ""  # owner/name of the repository the run belongs to
     conclusion: str | None = "success"
+    default_branch: str = ""  # the repository's; "" when the event did not say
 
 
 # Why a grade run that did not succeed cannot be recorded, by its conclusion.
@@ -155,6 +156,8 @@ def publish(
     pulls = ctx.forge.find_pulls_by_head(run.head_sha, run.head_repo, run.head_ref)
     if not pulls:
         return Outcome(f"ignored: no open pull request has head {run.head_sha}")
+    if run.default_branch:  # a PR into another branch is no submission (its own rules)
+        pulls = [pr for pr in pulls if pr.base_ref == run.default_branch]
     pulls = runs_pulls(pulls, run, evidence)
     outcomes = [publish_to(ctx, pr, run, run.head_sha, evidence, read_cells) for pr in pulls]
     if not outcomes:

@@ -106,6 +106,7 @@ def grade_run_of(event: Mapping[str, Any]) -> GradeRun:
         head_ref=actions.text(run, "head_branch"),
         repository=actions.text(event, "repository", "full_name") or "",
         conclusion=actions.text(run, "conclusion"),
+        default_branch=actions.text(event, "repository", "default_branch") or "",
     )
 
 
