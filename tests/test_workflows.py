@@ -377,14 +377,16 @@ def test_guard_catches_scopes_or_secrets_on_grade() -> None:
 # --- THREATS 48: the bot's identity with an App or PAT token -------------------------------
 
 
-@pytest.mark.parametrize("name", ["publish", "ta-command", "reconcile"])
+@pytest.mark.parametrize("name", ["publish", "ta-command", "reconcile", "regrade"])
 def test_privileged_grader_steps_take_their_token_from_the_token_step(name: str) -> None:
     """The job's own GITHUB_TOKEN stays what it is (github-actions[bot]); an App or PAT
     token goes in GRADER_TOKEN with the login it writes as, so the grader finds its own
     comments and tracking issue (a secret in GITHUB_TOKEN made it look for the wrong bot)."""
+    jobs = load(name)["jobs"]
     for job_id, step in steps(load(name)):
-        if "grader " not in str(step.get("run", "")):
-            continue
+        writes = "write" in (jobs[job_id].get("permissions") or {}).values()
+        if "grader " not in str(step.get("run", "")) or not writes:
+            continue  # only the jobs that write to GitHub speak as the bot
         env = step.get("env") or {}
         assert env.get("GITHUB_TOKEN") == "${{ github.token }}", (job_id, step.get("name"))
         assert env.get("GRADER_TOKEN") == "${{ steps.token.outputs.token }}", job_id
