@@ -29,7 +29,15 @@ from grader.app.reconcile import reconcile
 from grader.app.submission import GradeRun, publish
 from grader.app.tracker import render_tracker
 from grader.core.errors import GraderError
-from tests.e2e_support import COMPLETE, ON_TIME, WRONG, make_artifacts, retarget, write_course
+from tests.e2e_support import (
+    COMPLETE,
+    ON_TIME,
+    WRONG,
+    artifact_files,
+    make_artifacts,
+    retarget,
+    write_course,
+)
 from tests.fakegithub import FakeGitHub
 
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -114,7 +122,7 @@ def _push(
     run_id = gh.add_workflow_run(sha, at, head_repo=f"{login}/study-group", head_branch=f"w{i}")
     kind = "complete" if content == COMPLETE else "wrong"
     artifact = retarget(real[kind], root / "artifacts" / f"{login}-{kind}", login)
-    gh.add_artifact(run_id, files=_files(artifact))
+    gh.add_artifact(run_id, files=artifact_files(artifact))
     clock = Clock(gh)
     run = GradeRun(
         ".github/workflows/grade.yml", "pull_request", sha, f"{login}/study-group", at, f"w{i}",
@@ -131,10 +139,6 @@ def _pull_file(login: str, content: bytes) -> object:
     from tests.fakegithub import PullFile
 
     return PullFile(f"submissions/{login}/a1.ipynb", content=content)
-
-
-def _files(artifact: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in artifact.iterdir()}
 
 
 def _quietly(work: object) -> None:

@@ -334,6 +334,33 @@ def retarget(source: Path, target: Path, login: str, assignment: str | None = No
     return target
 
 
+def artifact_files(artifact: Path) -> dict[str, bytes]:
+    """An artifact folder's files, as `FakeGitHub.add_artifact` takes them."""
+    return {p.name: p.read_bytes() for p in artifact.iterdir()}
+
+
+def empty_artifact(where: Path) -> Path:
+    """What `grader run-submission` writes for a folder with no notebook: the grade run
+    of a PR whose author has no folder in the head (it grades submissions/<author>/)."""
+    where.mkdir(parents=True)
+    (where / "result.json").write_text(json.dumps({"schema": 1, "notebooks": []}))
+    (where / "summary.md").write_text("graded 0 notebook(s)\n")
+    return where
+
+
+def forged_complete(real: dict[str, Path], where: Path) -> Path:
+    """What a hostile workflow uploads: the wrong notebook's true cell hashes, with a
+    'complete' verdict written in. Only the graded commit's own changes expose it."""
+    artifact = copy_artifact(real["wrong"], where)
+    data = json.loads((artifact / "result.json").read_text())
+    evaluation = data["notebooks"][0]["evaluation"]
+    evaluation.update(status="complete", problems=[])
+    for exercise in evaluation["exercises"]:
+        exercise.update(status="ok", detail="")
+    (artifact / "result.json").write_text(json.dumps(data))
+    return artifact
+
+
 def run_submission(course: Path, folder: Path, out: Path) -> int:
     return main(["run-submission", str(folder), "--out", str(out), "--course", str(course)])
 

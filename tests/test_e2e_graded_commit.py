@@ -16,7 +16,15 @@ import pytest
 from grader.cli.common import OK
 from grader.core.runs import workflow_file
 from tests import e2e_support
-from tests.e2e_support import COMPLETE, WRONG, World, copy_artifact, workflow_run_event
+from tests.e2e_support import (
+    COMPLETE,
+    WRONG,
+    World,
+    copy_artifact,
+    empty_artifact,
+    forged_complete,
+    workflow_run_event,
+)
 from tests.fakegithub import PullFile
 
 pytestmark = pytest.mark.kernel
@@ -24,19 +32,6 @@ world = e2e_support.world  # fixtures
 real_artifacts = e2e_support.real_artifacts
 
 NB = "submissions/alice/a1.ipynb"
-
-
-def forged_complete(real: dict[str, Path], where: Path) -> Path:
-    """What a hostile workflow uploads: the wrong notebook's true cell hashes, with a
-    'complete' verdict written in. Only the graded commit's own changes expose it."""
-    artifact = copy_artifact(real["wrong"], where)
-    data = json.loads((artifact / "result.json").read_text())
-    evaluation = data["notebooks"][0]["evaluation"]
-    evaluation.update(status="complete", problems=[])
-    for exercise in evaluation["exercises"]:
-        exercise.update(status="ok", detail="")
-    (artifact / "result.json").write_text(json.dumps(data))
-    return artifact
 
 
 WORKFLOW_EDIT = PullFile(".github/workflows/grade.yml", "modified", content=b"on: push")
@@ -84,10 +79,7 @@ def test_row_37_two_prs_with_one_head_are_judged_each_on_its_own(
     assert [e["type"] for e in world.records()[("alice", "a1")]] == ["submission"]
     assert world.bot_comments(theirs) == []  # alice's run says nothing about mallory's PR
     before = world.sticky(number)
-    nothing = world.tmp / "mallorys-run"  # mallory's run graded submissions/mallory/: empty
-    nothing.mkdir()
-    (nothing / "result.json").write_text(json.dumps({"schema": 1, "notebooks": []}))
-    (nothing / "summary.md").write_text("")
+    nothing = empty_artifact(world.tmp / "mallorys-run")  # it graded submissions/mallory/
     assert world.publish(nothing, event) == OK
     assert "another student's folder" in world.sticky(theirs)
     assert world.sticky(number) == before  # the real author's PR is untouched

@@ -6,7 +6,6 @@ the fake server.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,22 +13,14 @@ import pytest
 
 from grader.adapters.github import GitHubConfigError, GitHubForge
 from grader.adapters.localforge import LocalForge
+from tests import test_forge_contract
 from tests.fakegithub import FakeGitHub
 from tests.test_forge_contract import NB, Driver, GitHubDriver, LocalDriver
 
 T0 = datetime(2020, 8, 7, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["local", "github"])
-def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
-    if request.param == "local":
-        yield LocalDriver(tmp_path / "forge")
-        return
-    with (
-        FakeGitHub(owner="d2l", repo="course") as gh,
-        GitHubForge.from_env(gh.env(), sleep=lambda _s: None, throttle=False) as forge,
-    ):
-        yield GitHubDriver(gh, forge)
+world = test_forge_contract.world  # the same two forges (fixture)
 
 
 def comment(world: Driver, number: int, author: str, body: str) -> int:

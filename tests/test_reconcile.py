@@ -10,7 +10,7 @@ import pytest
 
 from grader.cli.common import OK
 from tests import e2e_support
-from tests.e2e_support import AFTER_GRACE, World, retarget
+from tests.e2e_support import AFTER_GRACE, World, artifact_files, retarget
 
 pytestmark = pytest.mark.kernel
 world = e2e_support.world  # fixtures
@@ -89,10 +89,6 @@ def test_a_moved_deadline_rewrites_comments_whose_labels_stay(
 
 
 # --- THREATS 53: a publish that never ran ----------------------------------------------------
-
-
-def artifact_files(artifact: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in artifact.iterdir()}
 
 
 def test_a_push_whose_publish_never_ran_is_published_by_reconcile(

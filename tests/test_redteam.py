@@ -18,7 +18,16 @@ import pytest
 
 from grader.cli.common import OK
 from tests import e2e_support
-from tests.e2e_support import COMPLETE, WRONG, World, retarget, workflow_run_event
+from tests.e2e_support import (
+    COMPLETE,
+    WRONG,
+    World,
+    artifact_files,
+    empty_artifact,
+    forged_complete,
+    retarget,
+    workflow_run_event,
+)
 from tests.fakegithub import PullFile
 
 world = e2e_support.world  # fixtures
@@ -28,31 +37,6 @@ NB = "submissions/alice/a1.ipynb"
 SHA = "c" * 40
 BOB_A2 = "submissions/bob/a2.ipynb"
 INVALID = "Not graded: the grading results could not be verified"
-
-
-def artifact_files(artifact: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in artifact.iterdir()}
-
-
-def empty_artifact(where: Path) -> Path:
-    """What `grader run-submission` writes for a folder with no notebook: the grade run
-    of a PR whose author has no folder in the head (it grades submissions/<author>/)."""
-    where.mkdir(parents=True)
-    (where / "result.json").write_text(json.dumps({"schema": 1, "notebooks": []}))
-    (where / "summary.md").write_text("graded 0 notebook(s)\n")
-    return where
-
-
-def forged_complete(real: dict[str, Path], where: Path) -> Path:
-    """The wrong notebook's true cell hashes with a 'complete' verdict written in."""
-    artifact = retarget(real["wrong"], where, "alice")
-    data = json.loads((artifact / "result.json").read_text())
-    evaluation = data["notebooks"][0]["evaluation"]
-    evaluation.update(status="complete", problems=[])
-    for exercise in evaluation["exercises"]:
-        exercise.update(status="ok", detail="")
-    (artifact / "result.json").write_text(json.dumps(data))
-    return artifact
 
 
 def mallory_shares_alices_head(
