@@ -130,8 +130,10 @@ def _reconcile_pull(job: _Job, pr: PullRequest, history: StudentHistory) -> None
     shown = _shown(history, pr.number)
     if not _recorded(history, pr):
         _repair(job, pr)
-    elif _stale(ctx, pr, history, shown, before, after):
-        note = _dates_note(ctx, pr, history, shown) if before.changed(after, shown) else ""
+        return
+    course_changed = before.changed(after, shown)
+    if course_changed or _stale(ctx, pr, history, shown, before):
+        note = _dates_note(ctx, pr, history, shown) if course_changed else ""
         refresh_pr_view(ctx, pr, shown, history, EPOCH, note=note)
         report.refreshed.append(pr.number)
 
@@ -199,10 +201,8 @@ def _stale(
     history: StudentHistory,
     shown: Sequence[str],
     before: Watermark,
-    after: Watermark,
 ) -> bool:
-    if before.changed(after, shown):
-        return True  # the course changed: its records are re-derived
+    """Whether the view may be stale though the course did not change."""
     events = [e for a in shown for e in history.assignments.get(a, [])]
     if any(e.at > before.seen for e in events):
         return True  # a fact since the last reconcile: its publish may have died midway
@@ -240,11 +240,13 @@ def _authors_run(
 ) -> tuple[WorkflowRun, Evidence]:
     """The newest run whose artifact graded this PR's author's folder (THREATS 37: a PR
     opened from the same branch has runs of its own), else the newest run."""
+    tried: list[tuple[WorkflowRun, Evidence]] = []
     for run in runs[:MAX_RUNS_TRIED]:
-        evidence = ctx.forge.run_evidence(run)
+        evidence = ctx.forge.run_evidence(run)  # each artifact is downloaded once
         if evidence.kind != "graded" or graded_for(evidence, pr.author):
             return run, evidence
-    return runs[0], ctx.forge.run_evidence(runs[0])
+        tried.append((run, evidence))
+    return tried[0]
 
 
 def _grade_runs(runs: Sequence[WorkflowRun], repository: str) -> list[WorkflowRun]:
