@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader.core.errors import UserError
+from grader.core.model import Assignment, CourseConfig
 
 # Exit codes everywhere (CONTRACT section 3).
 OK, INCOMPLETE, USAGE, INTERNAL = 0, 1, 2, 3
@@ -16,6 +17,15 @@ OK, INCOMPLETE, USAGE, INTERNAL = 0, 1, 2, 3
 
 class UsageError(UserError):
     """A mistake in how the command was called; exit 2."""
+
+
+def assignment_named(course: CourseConfig, assignment_id: str) -> Assignment:
+    """The course's assignment `assignment_id`, or a usage error listing the known ones."""
+    found = course.assignments.get(assignment_id)
+    if found is None:
+        known = ", ".join(course.assignments) or "none"
+        raise UsageError(f"unknown assignment {assignment_id!r}; known: {known}")
+    return found
 
 
 def add_course(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,7 @@ from grader.app.certificates import Standing, issue_certificates, verify_code
 from grader.app.context import Context
 from grader.app.similarity import similarity_report
 from grader.cli import wiring
-from grader.cli.common import OK, UsageError, add_course, print_json
+from grader.cli.common import OK, add_course, assignment_named, print_json
 from grader.core.history import StudentHistory, is_disqualified, is_enrolled
 from grader.core.model import Cell, CourseConfig
 from grader.core.similarity import report_json
@@ -104,9 +104,7 @@ def standings(course: CourseConfig, histories: Mapping[str, StudentHistory]) -> 
 
 def cmd_similarity(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     ctx = _context(args, env)
-    if args.assignment not in ctx.course.assignments:
-        known = ", ".join(ctx.course.assignments) or "none"
-        raise UsageError(f"unknown assignment {args.assignment!r}; known: {known}")
+    assignment_named(ctx.course, args.assignment)
     starter = _starter(ctx, args.course, args.assignment)
     report, unreadable = similarity_report(ctx, args.assignment, read_committed_cells, starter)
     for login in unreadable:

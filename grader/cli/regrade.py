@@ -16,7 +16,7 @@ from grader.adapters.shards import read_inputs, read_shards, write_inputs, write
 from grader.app import regrade
 from grader.app.context import Context
 from grader.cli import console, wiring
-from grader.cli.common import OK, UsageError, add_course, parse_now
+from grader.cli.common import OK, UsageError, add_course, assignment_named, parse_now
 from grader.core.model import Assignment
 from grader.core.regrade import Change, Graded, Results, Target, plan, shard, targets
 
@@ -88,11 +88,7 @@ def cmd_regrade(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.inputs:
         return _shard_from_inputs(args, env)
     ctx = context(args, env)
-    if args.assignment not in ctx.course.assignments:
-        raise UsageError(
-            f"unknown assignment {args.assignment!r}; known: {', '.join(ctx.course.assignments)}"
-        )
-    assignment = ctx.course.assignments[args.assignment]
+    assignment = assignment_named(ctx.course, args.assignment)
     histories = dict(ctx.ledger.all())
     known = targets(histories, assignment.id)
     if args.fetch:
@@ -150,11 +146,7 @@ def _warn(kept: Sequence[Change], downgraded: Sequence[Change]) -> None:
 def _shard_from_inputs(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """A shard job holds no token: its notebooks come from the fetch job's folder."""
     course = load_course(args.course)
-    if args.assignment not in course.assignments:
-        raise UsageError(
-            f"unknown assignment {args.assignment!r}; known: {', '.join(course.assignments)}"
-        )
-    assignment = course.assignments[args.assignment]
+    assignment = assignment_named(course, args.assignment)
     try:
         items = read_inputs(args.inputs, assignment.id)
     except EvidenceInvalid as exc:
